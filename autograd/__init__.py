@@ -1,0 +1,78 @@
+"""autograd: scalar reverse-mode automatic differentiation, graph and sweep in C.
+
+    >>> import autograd as ag
+    >>> x = ag.Value(2.0)
+    >>> y = x * x + 2 ** x - 1 / x
+    >>> y.backward()
+    >>> x.grad                          # 2x + 2**x ln 2 + 1/x**2
+    7.022588722239782
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from . import backend as _backend
+from .backend import BackendWarning, get_backend, set_backend
+from .errors import GradcheckError
+from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
+from .gradcheck import GradcheckReport, gradcheck
+from .value import Value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendWarning",
+    "GradcheckError",
+    "GradcheckReport",
+    "Value",
+    "abs",
+    "available_backends",
+    "check",
+    "cos",
+    "exp",
+    "get_backend",
+    "gradcheck",
+    "log",
+    "relu",
+    "set_backend",
+    "sigmoid",
+    "sin",
+    "sqrt",
+    "stats",
+    "tanh",
+    "zero_grad",
+]
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Reset the .grad of every Value in ``values`` to 0."""
+    for v in values:
+        v.zero_grad()
+
+
+def stats(backend: str | None = None) -> dict[str, int]:
+    """{"live_nodes": nodes alive now, "capacity": arena size in nodes} for
+    ``backend`` (default: the current one).  Pending releases are applied first."""
+    return _backend.ENGINES[backend or get_backend()].stats()
+
+
+def check(backend: str | None = None) -> int:
+    """Verify the arena's invariants (reference counts match the graph, the
+    free list holds only free nodes, no live node uses a freed one, ids in
+    bounds).  Returns the number of violations: 0 when consistent."""
+    names = [backend] if backend else available_backends()
+    total = 0
+    for name in names:
+        eng = _backend.ENGINES[name]
+        eng.flush()
+        found = eng.check()
+        if found < 0:
+            raise MemoryError("autograd.check: out of memory")
+        total += found
+    return total
+
+
+def available_backends() -> list[str]:
+    """The backends that can be used in this process: ["c", "python"] or ["python"]."""
+    return _backend.available_backends()

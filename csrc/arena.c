@@ -1,0 +1,334 @@
+/* arena.c: the node arena: creation, access, reclamation, invariants.
+ *
+ * Reclamation is reference counting: a node's count is the number of Python
+ * handles on it plus the number of nodes that take it as an input.  When the
+ * count reaches zero the node is freed and its inputs lose one reference,
+ * iteratively, so freeing a chain of any length uses constant stack.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "rules.h"
+
+#define AG_FIRST_CAPACITY 1024
+#define AG_MAX_NODES (INT32_MAX / 2)
+
+ag_arena ag_global_arena = {
+    .free_head = -1,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* Test hook: allocations left before one is made to fail, -1 when off. */
+static int64_t fail_countdown = -1;
+
+void ag_lock(void) { pthread_mutex_lock(&ag_global_arena.lock); }
+void ag_unlock(void) { pthread_mutex_unlock(&ag_global_arena.lock); }
+
+/* ag_fail_after: make the allocation after the next n fail once (n >= 0);
+ * a negative n turns the hook off.  For tests of the out-of-memory paths. */
+void ag_fail_after(int64_t n)
+{
+    ag_lock();
+    fail_countdown = n < 0 ? -1 : n;
+    ag_unlock();
+}
+
+/* Every allocation of the engine goes through these two, with the lock held,
+ * so the test hook can fail any one of them.  NULL on failure. */
+static int injected_failure(void)
+{
+    if (fail_countdown < 0) return 0;
+    if (fail_countdown-- > 0) return 0;
+    return 1;
+}
+
+void *ag_alloc(size_t size)
+{
+    return injected_failure() ? NULL : malloc(size);
+}
+
+void *ag_realloc(void *p, size_t size)
+{
+    return injected_failure() ? NULL : realloc(p, size);
+}
+
+/* Whether id names a node that is in use. */
+int ag_is_live(const ag_arena *ar, int32_t id)
+{
+    return id >= 0 && id < ar->count && ar->op[id] != AG_OP_FREE;
+}
+
+/* Resize one array to n elements of `size` bytes.  On failure *p is kept. */
+static int resize(void **p, size_t n, size_t size)
+{
+    void *q = ag_realloc(*p, n * size);
+    if (q == NULL) return AG_ENOMEM;
+    *p = q;
+    return AG_OK;
+}
+
+/* grow: double the arena's capacity.  Returns AG_OK, or AG_ENOMEM / AG_EFULL
+ * with the arena unchanged: arrays already enlarged keep their old contents
+ * and cap only moves once every array has its new size. */
+static int grow(ag_arena *ar)
+{
+    if (ar->cap >= AG_MAX_NODES) return AG_EFULL;
+    size_t cap = ar->cap ? (size_t)ar->cap * 2 : AG_FIRST_CAPACITY;
+    if (cap > AG_MAX_NODES) cap = AG_MAX_NODES;
+    if (resize((void **)&ar->value, cap, sizeof(double)) ||
+        resize((void **)&ar->grad, cap, sizeof(double)) ||
+        resize((void **)&ar->c, cap, sizeof(double)) ||
+        resize((void **)&ar->a, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->b, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->refs, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->slot, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->op, cap, sizeof(uint8_t)))
+        return AG_ENOMEM;
+    /* backward.c tolerates any slot value; zeroing keeps valgrind quiet. */
+    memset(ar->slot + ar->cap, 0, (cap - (size_t)ar->cap) * sizeof(int32_t));
+    ar->cap = (int32_t)cap;
+    return AG_OK;
+}
+
+/* new_node: take a node from the free list, or the next unused id (growing
+ * the arena if needed).  Returns the id with refs = 1 for the caller's
+ * handle, or a negative status with the arena unchanged. */
+static int32_t new_node(ag_arena *ar, int op, int32_t a, int32_t b, double c, double value)
+{
+    int32_t id;
+    if (ar->free_head >= 0) {
+        id = ar->free_head;
+        ar->free_head = ar->a[id];
+        ar->nfree--;
+    } else {
+        if (ar->count == ar->cap) {
+            int status = grow(ar);
+            if (status != AG_OK) return status;
+        }
+        id = ar->count++;
+    }
+    ar->op[id] = (uint8_t)op;
+    ar->a[id] = a;
+    ar->b[id] = b;
+    ar->c[id] = c;
+    ar->value[id] = value;
+    ar->grad[id] = 0.0;
+    ar->refs[id] = 1;
+    return id;
+}
+
+/* ag_leaf: a new leaf holding value.  Returns its id or a negative status. */
+int32_t ag_leaf(double value)
+{
+    ag_lock();
+    int32_t id = new_node(&ag_global_arena, AG_OP_LEAF, -1, -1, 0.0, value);
+    ag_unlock();
+    return id;
+}
+
+/* ag_apply: a new node computing op on inputs a (and b for binary ops; pass
+ * -1 otherwise) with constant c.  The value is computed now.  Returns the id,
+ * or a negative status with the arena unchanged. */
+int32_t ag_apply(int op, int32_t a, int32_t b, double c)
+{
+    ag_arena *ar = &ag_global_arena;
+    int arity = ag_op_arity(op);
+    if (arity < 1) return AG_EBADOP;
+    ag_lock();
+    int32_t id;
+    if (!ag_is_live(ar, a) || (arity == 2 ? !ag_is_live(ar, b) : b != -1)) {
+        id = AG_EBADID;
+    } else {
+        double out = ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c);
+        id = new_node(ar, op, a, b, c, out);
+        if (id >= 0) {
+            ar->refs[a]++;
+            if (b >= 0) ar->refs[b]++;
+        }
+    }
+    ag_unlock();
+    return id;
+}
+
+/* ag_value, ag_grad: a node's value or gradient; nan for an id not in use. */
+double ag_value(int32_t id)
+{
+    ag_lock();
+    double v = ag_is_live(&ag_global_arena, id) ? ag_global_arena.value[id] : NAN;
+    ag_unlock();
+    return v;
+}
+
+double ag_grad(int32_t id)
+{
+    ag_lock();
+    double g = ag_is_live(&ag_global_arena, id) ? ag_global_arena.grad[id] : NAN;
+    ag_unlock();
+    return g;
+}
+
+/* ag_set_value: replace a leaf's value.  AG_ENOTLEAF for any other node:
+ * its value is a function of its inputs. */
+int ag_set_value(int32_t id, double value)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, id)) status = AG_EBADID;
+    else if (ar->op[id] != AG_OP_LEAF) status = AG_ENOTLEAF;
+    else ar->value[id] = value;
+    ag_unlock();
+    return status;
+}
+
+/* ag_set_grad: replace any node's accumulated gradient. */
+int ag_set_grad(int32_t id, double grad)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, id)) status = AG_EBADID;
+    else ar->grad[id] = grad;
+    ag_unlock();
+    return status;
+}
+
+/* ag_retain: one more Python handle on a node. */
+int ag_retain(int32_t id)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, id)) status = AG_EBADID;
+    else ar->refs[id]++;
+    ag_unlock();
+    return status;
+}
+
+/* Put one node on the free list. */
+static void free_node(ag_arena *ar, int32_t id)
+{
+    ar->op[id] = AG_OP_FREE;
+    ar->a[id] = ar->free_head;
+    ar->b[id] = -1;
+    ar->refs[id] = 0;
+    ar->free_head = id;
+    ar->nfree++;
+}
+
+/* Drop one reference to a live node, freeing whatever that leaves unused.
+ * A node whose count reached zero has no more use for it: while it waits on
+ * the release stack, refs holds the node below it (-1 at the bottom).  So the
+ * cascade needs neither recursion nor an allocation. */
+static void release_one(ag_arena *ar, int32_t id)
+{
+    if (--ar->refs[id] > 0) return;
+    int32_t top = id;
+    ar->refs[id] = -1;
+    while (top >= 0) {
+        int32_t node = top;
+        int32_t a = ar->a[node], b = ar->b[node];
+        top = ar->refs[node];
+        free_node(ar, node);
+        if (a >= 0 && --ar->refs[a] == 0) { ar->refs[a] = top; top = a; }
+        if (b >= 0 && --ar->refs[b] == 0) { ar->refs[b] = top; top = b; }
+    }
+}
+
+/* ag_release: drop one Python handle on each of n nodes.  Ids not in use are
+ * skipped and reported by AG_EBADID once all the others are released. */
+int ag_release(const int32_t *ids, size_t n)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    for (size_t i = 0; i < n; i++) {
+        if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
+        else status = AG_EBADID;
+    }
+    ag_unlock();
+    return status;
+}
+
+/* ag_node_info: copy one node's fields into *out. */
+int ag_node_info(int32_t id, ag_node *out)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, id)) {
+        status = AG_EBADID;
+    } else {
+        out->op = ar->op[id];
+        out->a = ar->a[id];
+        out->b = ar->b[id];
+        out->refs = ar->refs[id];
+        out->c = ar->c[id];
+        out->value = ar->value[id];
+        out->grad = ar->grad[id];
+    }
+    ag_unlock();
+    return status;
+}
+
+void ag_get_stats(ag_stats *out)
+{
+    ag_lock();
+    out->live_nodes = ag_global_arena.count - ag_global_arena.nfree;
+    out->capacity = ag_global_arena.cap;
+    out->free_nodes = ag_global_arena.nfree;
+    ag_unlock();
+}
+
+/* ag_check: verify the arena's invariants.  Returns the number of
+ * violations found (0: consistent), or AG_ENOMEM if the scratch array for
+ * counting edges cannot be allocated.
+ *   - count <= cap; the free list holds exactly nfree free nodes, no cycle;
+ *   - every node below count is free or has a valid op and live inputs;
+ *   - a live node's refs is at least the number of edges into it, plus one
+ *     if no edge holds it (else it would have been freed). */
+int64_t ag_check(void)
+{
+    ag_arena *ar = &ag_global_arena;
+    int64_t bad = 0;
+    ag_lock();
+    int32_t *edges = ag_alloc(((size_t)ar->count + 1) * sizeof(int32_t));
+    if (edges == NULL) {
+        ag_unlock();
+        return AG_ENOMEM;
+    }
+    memset(edges, 0, ((size_t)ar->count + 1) * sizeof(int32_t));
+    if (ar->count > ar->cap || ar->count < 0) bad++;
+    int32_t seen = 0;
+    for (int32_t id = ar->free_head; id >= 0 && seen <= ar->nfree; id = ar->a[id]) {
+        if (id >= ar->count || ar->op[id] != AG_OP_FREE) { bad++; break; }
+        seen++;
+    }
+    if (seen != ar->nfree) bad++;
+    int32_t nfree = 0;
+    for (int32_t id = 0; id < ar->count; id++) {
+        if (ar->op[id] == AG_OP_FREE) { nfree++; continue; }
+        int arity = ag_op_arity(ar->op[id]);
+        if (arity < 0) { bad++; continue; }
+        if (arity >= 1) {
+            if (ag_is_live(ar, ar->a[id])) edges[ar->a[id]]++; else bad++;
+        } else if (ar->a[id] != -1) {
+            bad++;
+        }
+        if (arity == 2) {
+            if (ag_is_live(ar, ar->b[id])) edges[ar->b[id]]++; else bad++;
+        } else if (ar->b[id] != -1) {
+            bad++;
+        }
+    }
+    if (nfree != ar->nfree) bad++;
+    for (int32_t id = 0; id < ar->count; id++) {
+        if (ar->op[id] == AG_OP_FREE) continue;
+        if (ar->refs[id] < edges[id] || ar->refs[id] < 1) bad++;
+    }
+    free(edges);
+    ag_unlock();
+    return bad;
+}

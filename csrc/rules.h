@@ -1,0 +1,16 @@
+/* rules.h: the math of every op, forward and backward (rules.c). */
+#ifndef AUTOGRAD_RULES_H
+#define AUTOGRAD_RULES_H
+
+/* Number of node inputs the op takes: 0, 1 or 2; -1 for an unknown op. */
+int ag_op_arity(int op);
+
+/* The op's value for inputs x, y (0 when absent) and constant c. */
+double ag_forward(int op, double x, double y, double c);
+
+/* The adjoints the op sends to its inputs, given its output `out` and the
+ * incoming adjoint g.  *db is left untouched for ops with fewer inputs. */
+void ag_local_grads(int op, double x, double y, double c, double out, double g,
+                    double *da, double *db);
+
+#endif
