@@ -19,7 +19,7 @@ T = TypeVar("T", Value, float)
 
 def _apply(op: int, x: T) -> T:
     if isinstance(x, Value):
-        return x._unary(op)
+        return getattr(Value, ops.OPS[op].name)(x)  # type: ignore[no-any-return]
     v = as_number(x)
     if v is None:
         raise TypeError(f"{ops.OPS[op].name}() takes a Value or a real number, not {type(x).__name__}")

@@ -40,7 +40,8 @@ RELU = 20
 SIGMOID = 21
 SQRT = 22
 ABS = 23
-COUNT = 24
+PRIMITIVE = 24
+COUNT = 25
 FREE = 255
 
 OPS: tuple[OpInfo, ...] = (
@@ -68,6 +69,7 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("sigmoid", 1, "sigmoid(a)"),
     OpInfo("sqrt", 1, "sqrt(a)"),
     OpInfo("abs", 1, "abs(a)"),
+    OpInfo("primitive", 2, "b (a user primitive's value; a gets g * c)"),
 )
 assert len(OPS) == COUNT
 

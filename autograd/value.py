@@ -9,7 +9,7 @@ reference cycle and dies the moment its last reference goes.
 from __future__ import annotations
 
 import numbers
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 from . import backend, ops
 from .engine import FLUSH_THRESHOLD, Engine
@@ -47,6 +47,69 @@ def _wrap(eng: Engine, node: int) -> Value:
     out._eng = eng
     out._id = node
     return out
+
+
+def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Value]:
+    """The method for a binary op: op for a Value operand, op_const for a
+    number (a constant: it never receives a gradient).  One shape for every
+    op; the body is inlined because it runs once per node built."""
+
+    def method(self: Value, other: object) -> Value:
+        eng = self._eng
+        if type(other) is Value or isinstance(other, Value):
+            if other._eng is not eng:
+                _mixed(self, other)
+            node = eng.apply(op, self._id, other._id, 0.0)
+        else:
+            c = as_number(other)
+            if c is None:
+                return NotImplemented
+            node = eng.apply(op_const, self._id, -1, c)
+        if node < 0:
+            raise_for_status(node)
+        out = _new(Value)
+        out._eng = eng
+        out._id = node
+        return out
+
+    method.__doc__ = doc
+    return method
+
+
+def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
+    """The method for a right-hand op: other is a number (a Value on the left
+    would have handled the operation itself)."""
+
+    def method(self: Value, other: object) -> Value:
+        c = as_number(other)
+        if c is None:
+            return NotImplemented
+        eng = self._eng
+        node = eng.apply(op_const, self._id, -1, c)
+        if node < 0:
+            raise_for_status(node)
+        out = _new(Value)
+        out._eng = eng
+        out._id = node
+        return out
+
+    method.__doc__ = doc
+    return method
+
+
+def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
+    def method(self: Value) -> Value:
+        eng = self._eng
+        node = eng.apply(op, self._id, -1, 0.0)
+        if node < 0:
+            raise_for_status(node)
+        out = _new(Value)
+        out._eng = eng
+        out._id = node
+        return out
+
+    method.__doc__ = doc
+    return method
 
 
 def leaf(eng: Engine, x: float) -> Value:
@@ -92,103 +155,46 @@ class Value:
         if len(pending) >= _threshold:
             self._eng.flush()
 
-    # one shape for every op: an op code for a Value operand, another for a
-    # number (a constant, which never receives a gradient)
-    def _binary(self, other: object, op: int, op_const: int) -> Value:
-        eng = self._eng
-        if isinstance(other, Value):
-            if other._eng is not eng:
-                _mixed(self, other)
-            node = eng.apply(op, self._id, other._id, 0.0)
-        else:
-            c = as_number(other)
-            if c is None:
-                return NotImplemented
-            node = eng.apply(op_const, self._id, -1, c)
-        return _wrap(eng, node)
-
-    def _const(self, other: object, op_const: int) -> Value:
-        # a right-hand op: other is a number (a Value would have gone first)
-        c = as_number(other)
-        if c is None:
-            return NotImplemented
-        return _wrap(self._eng, self._eng.apply(op_const, self._id, -1, c))
-
-    def _unary(self, op: int) -> Value:
-        eng = self._eng
-        return _wrap(eng, eng.apply(op, self._id, -1, 0.0))
-
-    def __add__(self, other: object) -> Value:  # self + other
-        return self._binary(other, ops.ADD, ops.ADDC)
-
-    def __radd__(self, other: object) -> Value:  # other + self == self + other, bitwise
-        return self._const(other, ops.ADDC)
-
-    def __sub__(self, other: object) -> Value:  # self - other
-        return self._binary(other, ops.SUB, ops.SUBC)
-
-    def __rsub__(self, other: object) -> Value:  # other - self
-        return self._const(other, ops.RSUBC)
-
-    def __mul__(self, other: object) -> Value:  # self * other
-        return self._binary(other, ops.MUL, ops.MULC)
-
-    def __rmul__(self, other: object) -> Value:  # other * self == self * other, bitwise
-        return self._const(other, ops.MULC)
-
-    def __truediv__(self, other: object) -> Value:  # self / other
-        return self._binary(other, ops.DIV, ops.DIVC)
-
-    def __rtruediv__(self, other: object) -> Value:  # other / self
-        return self._const(other, ops.RDIVC)
+    __add__ = binary_op(ops.ADD, ops.ADDC, "self + other")
+    __radd__ = right_op(ops.ADDC, "other + self, equal bitwise to self + other")
+    __sub__ = binary_op(ops.SUB, ops.SUBC, "self - other")
+    __rsub__ = right_op(ops.RSUBC, "other - self")
+    __mul__ = binary_op(ops.MUL, ops.MULC, "self * other")
+    __rmul__ = right_op(ops.MULC, "other * self, equal bitwise to self * other")
+    __truediv__ = binary_op(ops.DIV, ops.DIVC, "self / other")
+    __rtruediv__ = right_op(ops.RDIVC, "other / self")
+    __rpow__ = right_op(ops.RPOWC, "other ** self")
+    _pow = binary_op(ops.POW, ops.POWC, "self ** other")
 
     def __pow__(self, other: object, modulo: None = None) -> Value:  # self ** other
         if modulo is not None:
             return NotImplemented
-        return self._binary(other, ops.POW, ops.POWC)
+        return self._pow(other)
 
-    def __rpow__(self, other: object) -> Value:  # other ** self
-        return self._const(other, ops.RPOWC)
-
-    def __neg__(self) -> Value:
-        return self._unary(ops.NEG)
+    __neg__ = unary_op(ops.NEG, "-self")
 
     def __pos__(self) -> Value:
         return self
 
-    def __abs__(self) -> Value:
-        return self._unary(ops.ABS)
+    __abs__ = unary_op(ops.ABS, "|self|; its gradient at 0 is 0")
 
-    def exp(self) -> Value:
-        return self._unary(ops.EXP)
+    exp = unary_op(ops.EXP, "e ** self.")
 
-    def log(self) -> Value:
-        """Natural logarithm; log(0) = -inf, log(x < 0) = nan."""
-        return self._unary(ops.LOG)
+    log = unary_op(ops.LOG, "Natural logarithm; log(0) = -inf, log(x < 0) = nan.")
 
-    def sin(self) -> Value:
-        return self._unary(ops.SIN)
+    sin = unary_op(ops.SIN, "sin(self).")
 
-    def cos(self) -> Value:
-        return self._unary(ops.COS)
+    cos = unary_op(ops.COS, "cos(self).")
 
-    def tanh(self) -> Value:
-        return self._unary(ops.TANH)
+    tanh = unary_op(ops.TANH, "tanh(self).")
 
-    def relu(self) -> Value:
-        """max(x, 0); its gradient at 0 is 0."""
-        return self._unary(ops.RELU)
+    relu = unary_op(ops.RELU, "max(x, 0); its gradient at 0 is 0.")
 
-    def sigmoid(self) -> Value:
-        """1 / (1 + exp(-x))."""
-        return self._unary(ops.SIGMOID)
+    sigmoid = unary_op(ops.SIGMOID, "1 / (1 + exp(-x)).")
 
-    def sqrt(self) -> Value:
-        return self._unary(ops.SQRT)
+    sqrt = unary_op(ops.SQRT, "Square root; sqrt(x < 0) = nan, its gradient at 0 is inf.")
 
-    def abs(self) -> Value:
-        """|x|; its gradient at 0 is 0."""
-        return self._unary(ops.ABS)
+    abs = unary_op(ops.ABS, "|x|; its gradient at 0 is 0.")
 
     @property
     def data(self) -> float:

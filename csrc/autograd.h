@@ -40,7 +40,8 @@ enum {
     AG_OP_SIGMOID = 21,
     AG_OP_SQRT = 22,
     AG_OP_ABS = 23,
-    AG_OP_COUNT = 24,
+    AG_OP_PRIMITIVE = 24, /* one input of a user primitive: the value of b, da = g * c */
+    AG_OP_COUNT = 25,
     AG_OP_FREE = 255    /* marks a node on the free list */
 };
 

@@ -7,6 +7,11 @@
  * relu'(0) = 0, abs'(0) = 0, sqrt'(0) = inf, d(x**y)/dy = 0 where x == 0 and
  * y >= 0, d(x**y)/dx = 0 where y == 0.  A rule is applied even where the
  * incoming adjoint is 0, so 0 * inf gives nan, as in PyTorch.
+ *
+ * A user primitive f(x1, ..., xn) is a chain of PRIMITIVE nodes: the first
+ * takes a constant leaf holding f's value as b, each takes one input x_i as a
+ * and the previous node as b, with c = df/dx_i.  The value passes down the
+ * chain unchanged and each x_i receives g * df/dx_i.
  */
 #include <math.h>
 
@@ -39,6 +44,7 @@ int ag_op_arity(int op)
     case AG_OP_LEAF:
         return 0;
     case AG_OP_ADD: case AG_OP_SUB: case AG_OP_MUL: case AG_OP_DIV: case AG_OP_POW:
+    case AG_OP_PRIMITIVE:
         return 2;
     case AG_OP_ADDC: case AG_OP_SUBC: case AG_OP_RSUBC: case AG_OP_MULC:
     case AG_OP_DIVC: case AG_OP_RDIVC: case AG_OP_POWC: case AG_OP_RPOWC:
@@ -76,6 +82,7 @@ double ag_forward(int op, double x, double y, double c)
     case AG_OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
     case AG_OP_SQRT:    return sqrt(x);
     case AG_OP_ABS:     return fabs(x);
+    case AG_OP_PRIMITIVE: return y;                             /* carries f(...) down the chain */
     default:            return x;                               /* a leaf */
     }
 }
@@ -107,6 +114,7 @@ void ag_local_grads(int op, double x, double y, double c, double out, double g,
     case AG_OP_SIGMOID: *da = g * (out * (1.0 - out)); break;
     case AG_OP_SQRT:    *da = g / (2.0 * out); break;
     case AG_OP_ABS:     *da = g * sign(x); break;
+    case AG_OP_PRIMITIVE: *da = g * c;                    *db = g; break;
     default:            break;                              /* a leaf */
     }
 }

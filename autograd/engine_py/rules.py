@@ -154,3 +154,5 @@ FORWARD[ops.SQRT] = lambda x, y, c: c_sqrt(x)
 LOCAL_GRADS[ops.SQRT] = lambda x, y, c, out, g: (c_div(g, 2.0 * out), 0.0)
 FORWARD[ops.ABS] = lambda x, y, c: abs(x)
 LOCAL_GRADS[ops.ABS] = lambda x, y, c, out, g: (g * sign(x), 0.0)
+FORWARD[ops.PRIMITIVE] = lambda x, y, c: y  # carries f(...) down the chain
+LOCAL_GRADS[ops.PRIMITIVE] = lambda x, y, c, out, g: (g * c, g)
