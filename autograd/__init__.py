@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import backend as _backend
 from .backend import BackendWarning, get_backend, set_backend

@@ -53,8 +53,8 @@ class Engine:
         check: Callable[[], int],
         fail_after: Callable[[int], None],
         release: Callable[[list[int]], int],
-        node_info: Callable[[int], "NodeInfo | None"],
-        topo: Callable[[int], "list[int] | int"],
+        node_info: Callable[[int], NodeInfo | None],
+        topo: Callable[[int], list[int] | int],
         stats: Callable[[], tuple[int, int, int]],
     ) -> None:
         self.name = name

@@ -13,7 +13,6 @@ from . import ops
 from .engine_py.rules import FORWARD
 from .value import Value, as_number
 
-
 T = TypeVar("T", Value, float)
 
 

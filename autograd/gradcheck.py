@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 from . import backend
 from .errors import GradcheckError
@@ -91,7 +92,10 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         head = f"gradcheck ({self.backend} backend, atol={self.atol:g}, rtol={self.rtol:g})"
-        cols = f"{'input':>5} {'x':>12} {'analytic':>14} {'numeric':>14} {'abs err':>10} {'rel err':>10}  verdict"
+        cols = (
+            f"{'input':>5} {'x':>12} {'analytic':>14} {'numeric':>14} "
+            f"{'abs err':>10} {'rel err':>10}  verdict"
+        )
         lines = [head, cols]
         for r in self.rows:
             verdict = "ok" if r.passed else f"FAIL ({r.cause})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Callable, NamedTuple
 
 from . import backend
@@ -13,11 +14,11 @@ from .value import Value
 class OpCase(NamedTuple):
     name: str
     f: Callable[..., Value]
-    points: list[tuple[float, ...]]     # away from kinks and poles
+    points: Sequence[tuple[float, ...]]     # away from kinks and poles
 
 
-UNARY_POINTS = [(0.7,), (-1.3,), (2.9,)]
-POSITIVE_POINTS = [(0.4,), (1.7,), (5.3,)]
+UNARY_POINTS: list[tuple[float, ...]] = [(0.7,), (-1.3,), (2.9,)]
+POSITIVE_POINTS: list[tuple[float, ...]] = [(0.4,), (1.7,), (5.3,)]
 
 OP_CASES: list[OpCase] = [
     OpCase("add", lambda x, y: x + y, [(0.3, -0.8), (1.7, 2.2)]),

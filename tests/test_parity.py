@@ -69,7 +69,11 @@ def bits(x: float):
     return "nan" if math.isnan(x) else struct.pack("<d", x)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(programs)
 def test_backends_agree_bitwise(both_backends, program):
     c = run(program, "c")

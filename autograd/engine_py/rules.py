@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from math import copysign, inf, nan
+from typing import Callable
 
 from .. import ops
 
@@ -102,10 +103,14 @@ def op_arity(op: int) -> int:
     return ops.ARITY[op]
 
 
+Forward = Callable[[float, float, float], float]
+LocalGrads = Callable[[float, float, float, float, float], "tuple[float, float]"]
+
 # forward(x, y, c) and local_grads(x, y, c, out, g) -> (da, db), one line per op.
-# Unary ops ignore y and return db = 0.0.
-FORWARD = [None] * ops.COUNT
-LOCAL_GRADS = [None] * ops.COUNT
+# Unary ops ignore y and return db = 0.0.  A leaf, as in C's default case, is
+# its own value and sends nothing.
+FORWARD: list[Forward] = [lambda x, y, c: x] * ops.COUNT
+LOCAL_GRADS: list[LocalGrads] = [lambda x, y, c, out, g: (0.0, 0.0)] * ops.COUNT
 
 FORWARD[ops.ADD] = lambda x, y, c: x + y
 LOCAL_GRADS[ops.ADD] = lambda x, y, c, out, g: (g, g)
