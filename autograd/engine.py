@@ -33,7 +33,7 @@ class NodeInfo(NamedTuple):
 
 class Engine:
     __slots__ = (
-        "name", "leaf", "apply", "value", "grad", "set_value", "set_grad",
+        "name", "leaf", "apply", "apply_detached", "value", "grad", "set_value", "set_grad",
         "retain", "backward", "check", "fail_after", "pending",
         "_release", "_node_info", "_topo", "_stats", "_flush_lock",
     )
@@ -44,6 +44,7 @@ class Engine:
         *,
         leaf: Callable[[float], int],
         apply: Callable[[int, int, int, float], int],
+        apply_detached: Callable[[int, int, int, float], int],
         value: Callable[[int], float],
         grad: Callable[[int], float],
         set_value: Callable[[int, float], int],
@@ -60,6 +61,7 @@ class Engine:
         self.name = name
         self.leaf = leaf
         self.apply = apply
+        self.apply_detached = apply_detached  # the op's value as a new leaf (no_grad)
         self.value = value
         self.grad = grad
         self.set_value = set_value

@@ -51,6 +51,7 @@ ENGINE = Engine(
     "c",
     leaf=lib.ag_leaf,
     apply=lib.ag_apply,
+    apply_detached=lib.ag_apply_detached,
     value=lib.ag_value,
     grad=lib.ag_grad,
     set_value=lib.ag_set_value,

@@ -74,6 +74,7 @@ typedef struct {
 /* Arena: creating, reading and releasing nodes (arena.c). */
 int32_t ag_leaf(double value);
 int32_t ag_apply(int op, int32_t a, int32_t b, double c);
+int32_t ag_apply_detached(int op, int32_t a, int32_t b, double c);
 double ag_value(int32_t id);
 double ag_grad(int32_t id);
 int ag_set_value(int32_t id, double value);
