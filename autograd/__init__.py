@@ -16,6 +16,7 @@ from . import backend as _backend
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
 from .value import Value
 
@@ -42,6 +43,10 @@ __all__ = [
     "stats",
     "tanh",
     "zero_grad",
+    # functional API (issue 6)
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
 ]
 
 
