@@ -15,6 +15,7 @@ from typing import Iterable
 from . import backend as _backend
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
+from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
@@ -44,9 +45,14 @@ __all__ = [
     "tanh",
     "zero_grad",
     # functional API (issue 6)
+    "SecondDerivativeError",
     "enable_grad",
+    "grad",
+    "gradients",
+    "hessian",
     "is_grad_enabled",
     "no_grad",
+    "value_and_grad",
 ]
 
 
