@@ -19,6 +19,7 @@ from .functional import SecondDerivativeError, grad, gradients, hessian, value_a
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
+from .primitive import primitive
 from .value import Value
 
 __version__ = "0.1.0"
@@ -52,6 +53,7 @@ __all__ = [
     "hessian",
     "is_grad_enabled",
     "no_grad",
+    "primitive",
     "value_and_grad",
 ]
 
