@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Callable, Union
 
 from . import ops
@@ -169,10 +171,35 @@ def _argnums(argnums: Argnums) -> tuple[tuple[int, ...], bool]:
     raise TypeError(f"argnums must be an int or a non-empty sequence of ints, not {argnums!r}")
 
 
+# .depth: how many grad / value_and_grad / hessian evaluations of f enclose
+# the code running on this thread.
+_nesting = threading.local()
+
+
+@contextmanager
+def _evaluating_f() -> Iterator[None]:
+    depth = getattr(_nesting, "depth", 0)
+    _nesting.depth = depth + 1
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _nesting.depth = depth
+
+
+def _wants_values(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a grad must return differentiable Values rather than floats:
+    when it runs inside another grad's f (which may differentiate it, also
+    through Values f closes over), or is given a Value."""
+    return (getattr(_nesting, "depth", 0) > 0
+            or any(isinstance(a, Value) for a in args)
+            or any(isinstance(a, Value) for a in kwargs.values()))
+
+
 def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
-                         name: str) -> tuple[list[Any], list[Value], bool]:
+                         name: str) -> tuple[list[Any], list[Value]]:
     """(args with each differentiated argument replaced by a fresh node,
-    those nodes, whether any argument was a Value).
+    those nodes).
 
     A number becomes a new leaf.  A Value (grad nested in grad) becomes
     ``v * 1.0``, a new node with v's exact value: this derivative is then with
@@ -181,14 +208,12 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
     """
     out = list(args)
     fresh: list[Value] = []
-    nested = False
     for i in positions:
         if not -len(args) <= i < len(args):
             raise TypeError(f"{name}: argnums asks for argument {i}, but {len(args)} were given")
         a = args[i]
         if isinstance(a, Value):
             x = a * 1.0
-            nested = True
         else:
             v = as_number(a)
             if v is None:
@@ -197,15 +222,15 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
             x = Value(v)
         out[i] = x
         fresh.append(x)
-    return out, fresh, nested
+    return out, fresh
 
 
 def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[Any, Any]]:
     """A function returning (f(*args), df/d args[argnums]).
 
     Called with numbers: floats (a tuple of gradients when argnums is a
-    sequence).  Called with Values, e.g. inside another grad: Values, whose
-    graph allows differentiating again.  Arguments not in argnums, and
+    sequence).  Called with a Value among the arguments, or inside the f of
+    another grad (nesting): Values, whose graph allows differentiating again.  Arguments not in argnums, and
     keyword arguments, are passed to f unchanged (constants).
 
     >>> import autograd as ag
@@ -216,8 +241,9 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
 
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        with enable_grad():
-            call_args, xs, nested = _differentiable_args(args, positions, "grad")
+        nested = _wants_values(args, kwargs)
+        with _evaluating_f():
+            call_args, xs = _differentiable_args(args, positions, "grad")
             out = f(*call_args, **kwargs)
         if isinstance(out, Value):
             grads: list[Any] = gradients(out, xs, create_graph=nested)
@@ -265,8 +291,9 @@ def hessian(f: Callable[..., Any]) -> Callable[..., list[list[Any]]]:
 
     @functools.wraps(f)
     def hessian_f(*args: Any) -> list[list[Any]]:
-        with enable_grad():
-            call_args, xs, nested = _differentiable_args(args, range(len(args)), "hessian")
+        nested = _wants_values(args, {})
+        with _evaluating_f():
+            call_args, xs = _differentiable_args(args, range(len(args)), "hessian")
             out = f(*call_args)
             if not isinstance(out, Value):
                 if as_number(out) is None:
