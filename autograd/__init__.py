@@ -19,6 +19,7 @@ from .functional import SecondDerivativeError, grad, gradients, hessian, value_a
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
+from .gradgradcheck import GradgradcheckReport, gradgradcheck
 from .primitive import primitive
 from .value import Value
 
@@ -46,9 +47,11 @@ __all__ = [
     "tanh",
     "zero_grad",
     # functional API (issue 6)
+    "GradgradcheckReport",
     "SecondDerivativeError",
     "enable_grad",
     "grad",
+    "gradgradcheck",
     "gradients",
     "hessian",
     "is_grad_enabled",
