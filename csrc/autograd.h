@@ -89,5 +89,6 @@ void ag_fail_after(int64_t n);
 /* Backward sweep (backward.c). */
 int ag_backward(int32_t root, double seed);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
+int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out);
 
 #endif

@@ -27,5 +27,6 @@ ENGINE = Engine(
     release=arena.release,
     node_info=_node_info,
     topo=backward.topo,
+    gradients=backward.gradients,
     stats=arena.get_stats,
 )
