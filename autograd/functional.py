@@ -1,18 +1,18 @@
 """The functional API: gradients as functions, gradients of gradients.
 
-``gradients`` runs the reverse sweep in Python over the forward graph,
-building each adjoint from Value ops with the rules of vjp.py, which are
-rules.c's formulas in rules.c's order.  So:
+``gradients(output, inputs)``, two ways, neither touching any ``.grad``:
 
-- with ``create_graph=True`` the gradients are Values whose graph is the
-  backward pass itself, and differentiating them again is exact (reverse over
-  reverse), not a finite difference;
-- with ``create_graph=False`` the same sweep runs under ``no_grad``: every op
-  makes a detached leaf, computed by the engine, and the gradients come out
-  as floats equal bit for bit to what backward() puts in ``.grad``.
+- ``create_graph=False``: the engine's own backward sweep, copying out the
+  adjoints of the inputs (``Engine.gradients``): floats equal bit for bit to
+  what backward() adds to ``.grad``;
+- ``create_graph=True``: ``reverse_sweep`` below walks the same topological
+  order in Python and builds each adjoint from Value ops with the rules of
+  vjp.py (rules.c's formulas in rules.c's order).  The gradients are Values
+  whose graph is the backward pass itself, so differentiating them again is
+  exact (reverse over reverse), and their values equal backward()'s bit for
+  bit.
 
-Neither touches any ``.grad``.  ``grad``, ``value_and_grad`` and ``hessian``
-are built on it.
+``grad``, ``value_and_grad`` and ``hessian`` are built on it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Callable, Union
 from . import ops
 from .engine import Engine
 from .errors import raise_for_status
-from .grad_mode import enable_grad, no_grad
+from .grad_mode import enable_grad
 from .value import Value, _wrap, as_number, leaf
 from .vjp import VJP, Adjoint, NodeView
 
@@ -73,8 +73,9 @@ def _node_handles(eng: Engine) -> Callable[[int], Value]:
     return handle
 
 
-def reverse_sweep(output: Value, inputs: Sequence[Value], create_graph: bool) -> list[Adjoint]:
-    """d(output)/d(input) for each input, as built by the rules of vjp.py.
+def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
+    """d(output)/d(input) for each input, built from Value ops by the rules of
+    vjp.py: a Value, or a float where it depends on no node.
 
     The twin of backward.c's sweep: the nodes in reverse topological order,
     each sending rule(g) to its first input, then its second; an adjoint
@@ -104,7 +105,7 @@ def reverse_sweep(output: Value, inputs: Sequence[Value], create_graph: bool) ->
         arity = ops.ARITY[info.op]
         if arity == 0:
             continue
-        if create_graph and info.op == ops.PRIMITIVE:
+        if info.op == ops.PRIMITIVE:
             raise SecondDerivativeError(PRIMITIVE_TWICE)
         ka = slot[info.a]
         kb = slot[info.b] if arity == 2 else -1
@@ -153,12 +154,10 @@ def gradients(output: Value, inputs: Value | Sequence[Value],
         raise TypeError(f"gradients: output must be a Value, not {type(output).__name__}")
     eng = output._eng
     values = _as_values(inputs, eng)
-    if create_graph:
-        grads = reverse_sweep(output, values, create_graph=True)
-        return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
-    with no_grad():
-        grads = reverse_sweep(output, values, create_graph=False)
-        return [g.data if isinstance(g, Value) else g for g in grads]
+    if not create_graph:
+        return eng.gradients(output._id, 1.0, [v._id for v in values])
+    grads = reverse_sweep(output, values)
+    return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
 
 
 def _argnums(argnums: Argnums) -> tuple[tuple[int, ...], bool]:
