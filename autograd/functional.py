@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Union
 
 from . import ops
-from .engine import Engine
+from .engine import Engine, NodeInfo
 from .errors import raise_for_status
 from .grad_mode import enable_grad
 from .value import Value, _wrap, as_number, leaf
@@ -35,16 +35,17 @@ Argnums = Union[int, Sequence[int]]
 
 
 class SecondDerivativeError(NotImplementedError):
-    """A graph that create_graph=True must differentiate holds an op whose
-    backward rule is not itself differentiable (an ag.primitive)."""
+    """create_graph=True would have to differentiate an ag.primitive's
+    backward rule, whose derivatives are numbers."""
 
 
 PRIMITIVE_TWICE = (
     "cannot build a differentiable gradient through an ag.primitive: its derivatives are "
     "numbers evaluated at forward time, so the derivative of a derivative through it is "
     "unknown. gradients(..., create_graph=True), grad(grad(f)), hessian and gradgradcheck "
-    "need every op of f to be an autograd op; first derivatives (backward(), grad(f), "
-    "gradients(..., create_graph=False)) of a primitive work."
+    "need every op between the inputs and the output to be an autograd op; first "
+    "derivatives (backward(), grad(f), gradients(..., create_graph=False)) of a "
+    "primitive work."
 )
 
 
@@ -73,19 +74,43 @@ def _node_handles(eng: Engine) -> Callable[[int], Value]:
     return handle
 
 
+def _depends_on(order: list[int], infos: list[NodeInfo], slot: dict[int, int],
+                inputs: Sequence[Value]) -> list[bool]:
+    """For each node (by topological index): whether it depends on one of
+    the inputs.  Only those nodes' adjoints can reach the inputs."""
+    wanted = {v._id for v in inputs}
+    depends = [False] * len(order)
+    for k, info in enumerate(infos):                # inputs first
+        arity = ops.ARITY[info.op]
+        depends[k] = (order[k] in wanted
+                      or (arity >= 1 and depends[slot[info.a]])
+                      or (arity == 2 and depends[slot[info.b]]))
+    return depends
+
+
 def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
     """d(output)/d(input) for each input, built from Value ops by the rules of
     vjp.py: a Value, or a float where it depends on no node.
 
     The twin of backward.c's sweep: the nodes in reverse topological order,
     each sending rule(g) to its first input, then its second; an adjoint
-    starts at 0.0 and adds its contributions in that order.  An input that
-    output does not depend on gets 0.0.
+    starts at 0.0 and adds its contributions in that order.  Nodes that do
+    not depend on an input are skipped: nothing they send reaches an input,
+    so the inputs' adjoints are unchanged, bit for bit.  An input that output
+    does not depend on gets 0.0.
+
+    Raises SecondDerivativeError if a primitive's input depends on an input:
+    what it sends there, g * c, holds c = df/dx_i as a number, so the
+    gradient's own derivative would silently miss dc/dx.
     """
     eng = output._eng
     order = eng.topo(output._id)                 # inputs first
     slot = {node: k for k, node in enumerate(order)}
     infos = [eng.node(node) for node in order]
+    depends = _depends_on(order, infos, slot, inputs)
+    for info in infos:
+        if info.op == ops.PRIMITIVE and depends[slot[info.a]]:
+            raise SecondDerivativeError(PRIMITIVE_TWICE)
     adjoint: list[Adjoint] = [0.0] * len(order)
     reached = [False] * len(order)               # has adjoint[k] had its first addition
     root = slot[output._id]
@@ -94,6 +119,8 @@ def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
     handle = _node_handles(eng)
 
     def add(k: int, d: Adjoint) -> None:
+        if not depends[k]:
+            return
         if reached[k]:
             adjoint[k] = adjoint[k] + d
         else:
@@ -103,10 +130,8 @@ def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
     for k in reversed(range(len(order))):
         info = infos[k]
         arity = ops.ARITY[info.op]
-        if arity == 0:
+        if arity == 0 or not depends[k]:
             continue
-        if info.op == ops.PRIMITIVE:
-            raise SecondDerivativeError(PRIMITIVE_TWICE)
         ka = slot[info.a]
         kb = slot[info.b] if arity == 2 else -1
         view = NodeView(info.a, info.b, order[k], info.c, infos[ka].value,

@@ -108,8 +108,9 @@ VJP[ops.RELU] = lambda n, g: (0.0 if n.outv <= 0.0 else g, 0.0)       # mask: re
 VJP[ops.SIGMOID] = lambda n, g: (g * (n.out * (1.0 - n.out)), 0.0)
 VJP[ops.SQRT] = lambda n, g: (g / (2.0 * n.out), 0.0)
 VJP[ops.ABS] = lambda n, g: (g * sign(n.xv), 0.0)                    # mask: sign(0) = 0
-# c is df/dx evaluated at forward time, a number: the first derivative is
-# exact, a second one through it is unknown (functional.gradients refuses it).
+# c is df/dx evaluated at forward time, a number: da is exact, but its own
+# derivative would miss dc/dx (functional.reverse_sweep refuses to build da
+# when x depends on an input).  db = g passes the chain on exactly.
 VJP[ops.PRIMITIVE] = lambda n, g: (g * n.c, g)
 
 assert all(rule is not None for rule in VJP[1:]), "every op needs a vjp rule"

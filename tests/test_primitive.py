@@ -101,8 +101,20 @@ def test_second_derivative_raises_a_clear_error(backend: str) -> None:
     x = ag.Value(0.5)
     with pytest.raises(ag.SecondDerivativeError):
         ag.gradients(softplus(x) * x, [x], create_graph=True)
+    with pytest.raises(ag.SecondDerivativeError):
+        ag.gradgradcheck(softplus, [0.5])
     # first derivatives still work everywhere
     assert ag.gradients(softplus(x), [x]) == [ag.grad(softplus)(0.5)]
+
+
+def test_second_derivatives_that_need_only_the_first_derivative_work(backend: str) -> None:
+    f = lambda x, y: x * softplus(y) + x * x
+    # d/dy (df/dx) = d/dy (softplus(y) + 2x) = sigmoid(y): the primitive's own derivative
+    assert ag.grad(ag.grad(f, argnums=0), argnums=1)(1.5, 0.3) == 1.0 / (1.0 + math.exp(-0.3))
+    # d2f/dx2 does not pass through the primitive's derivative
+    assert ag.grad(ag.grad(f))(1.5, 0.3) == 2.0
+    with pytest.raises(ag.SecondDerivativeError):
+        ag.hessian(f)(1.5, 0.3)                    # needs softplus''
 
 
 def test_no_grad_gives_a_leaf_and_skips_the_derivatives(backend: str) -> None:
