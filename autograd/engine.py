@@ -56,7 +56,7 @@ class Engine:
         release: Callable[[list[int]], int],
         node_info: Callable[[int], "NodeInfo | None"],
         topo: Callable[[int], "list[int] | int"],
-        gradients: Callable[[int, float, list[int]], "list[float] | int"],
+        gradients: Callable[[int, float, list[int]], list[float] | int],
         stats: Callable[[], tuple[int, int, int]],
     ) -> None:
         self.name = name
