@@ -15,8 +15,12 @@ from collections.abc import Iterable
 from . import backend as _backend
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
+from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
+from .gradgradcheck import GradgradcheckReport, gradgradcheck
+from .primitive import primitive
 from .value import Value
 
 __version__ = "0.1.0"
@@ -42,6 +46,18 @@ __all__ = [
     "stats",
     "tanh",
     "zero_grad",
+    # functional API (issue 6)
+    "GradgradcheckReport",
+    "SecondDerivativeError",
+    "enable_grad",
+    "grad",
+    "gradgradcheck",
+    "gradients",
+    "hessian",
+    "is_grad_enabled",
+    "no_grad",
+    "primitive",
+    "value_and_grad",
 ]
 
 

@@ -33,9 +33,9 @@ class NodeInfo(NamedTuple):
 
 class Engine:
     __slots__ = (
-        "name", "leaf", "apply", "value", "grad", "set_value", "set_grad",
+        "name", "leaf", "apply", "apply_detached", "value", "grad", "set_value", "set_grad",
         "retain", "backward", "check", "fail_after", "pending",
-        "_release", "_node_info", "_topo", "_stats", "_flush_lock",
+        "_release", "_node_info", "_topo", "_gradients", "_stats", "_flush_lock",
     )
 
     def __init__(
@@ -44,6 +44,7 @@ class Engine:
         *,
         leaf: Callable[[float], int],
         apply: Callable[[int, int, int, float], int],
+        apply_detached: Callable[[int, int, int, float], int],
         value: Callable[[int], float],
         grad: Callable[[int], float],
         set_value: Callable[[int, float], int],
@@ -55,11 +56,13 @@ class Engine:
         release: Callable[[list[int]], int],
         node_info: Callable[[int], NodeInfo | None],
         topo: Callable[[int], list[int] | int],
+        gradients: Callable[[int, float, list[int]], list[float] | int],
         stats: Callable[[], tuple[int, int, int]],
     ) -> None:
         self.name = name
         self.leaf = leaf
         self.apply = apply
+        self.apply_detached = apply_detached  # the op's value as a new leaf (no_grad)
         self.value = value
         self.grad = grad
         self.set_value = set_value
@@ -72,6 +75,7 @@ class Engine:
         self._release = release
         self._node_info = node_info
         self._topo = topo
+        self._gradients = gradients
         self._stats = stats
         self._flush_lock = threading.Lock()
 
@@ -103,6 +107,15 @@ class Engine:
         if isinstance(ids, int):
             errors.raise_for_status(ids)
         return ids
+
+    def gradients(self, root: int, seed: float, ids: list[int]) -> list[float]:
+        """d(root)/d(node) * seed for each node in ids, as backward() would add
+        them to .grad, with no .grad changed (0.0 where root does not depend
+        on the node)."""
+        out = self._gradients(root, seed, ids)
+        if isinstance(out, int):
+            errors.raise_for_status(out)
+        return out
 
     def stats(self) -> dict[str, int]:
         self.flush()

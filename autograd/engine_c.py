@@ -32,6 +32,12 @@ def _topo(root: int) -> list[int] | int:
         cap = n
 
 
+def _gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+    out = ffi.new("double[]", len(ids))
+    status = lib.ag_gradients(root, seed, ffi.new("int32_t[]", ids), len(ids), out)
+    return status if status else list(out)
+
+
 def _stats() -> tuple[int, int, int]:
     out = ffi.new("ag_stats *")
     lib.ag_get_stats(out)
@@ -51,6 +57,7 @@ ENGINE = Engine(
     "c",
     leaf=lib.ag_leaf,
     apply=lib.ag_apply,
+    apply_detached=lib.ag_apply_detached,
     value=lib.ag_value,
     grad=lib.ag_grad,
     set_value=lib.ag_set_value,
@@ -62,5 +69,6 @@ ENGINE = Engine(
     release=_release,
     node_info=_node_info,
     topo=_topo,
+    gradients=_gradients,
     stats=_stats,
 )

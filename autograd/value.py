@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 from typing import Callable, NoReturn
 
-from . import backend, ops
+from . import backend, grad_mode, ops
 from .engine import FLUSH_THRESHOLD, Engine
 from .errors import raise_for_status
 
@@ -52,19 +52,24 @@ def _wrap(eng: Engine, node: int) -> Value:
 def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Value]:
     """The method for a binary op: op for a Value operand, op_const for a
     number (a constant: it never receives a gradient).  One shape for every
-    op; the body is inlined because it runs once per node built."""
+    op; the body is inlined because it runs once per node built.  Inside
+    no_grad (grad_mode.py) the node is a detached leaf; outside, that costs
+    one check of a module-level int."""
 
     def method(self: Value, other: object) -> Value:
         eng = self._eng
+        apply = eng.apply
+        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
+            apply = eng.apply_detached
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
                 _mixed(self, other)
-            node = eng.apply(op, self._id, other._id, 0.0)
+            node = apply(op, self._id, other._id, 0.0)
         else:
             c = as_number(other)
             if c is None:
                 return NotImplemented
-            node = eng.apply(op_const, self._id, -1, c)
+            node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
         out = _new(Value)
@@ -85,7 +90,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
         if c is None:
             return NotImplemented
         eng = self._eng
-        node = eng.apply(op_const, self._id, -1, c)
+        apply = eng.apply
+        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
+            apply = eng.apply_detached
+        node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
         out = _new(Value)
@@ -100,7 +108,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
 def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         eng = self._eng
-        node = eng.apply(op, self._id, -1, 0.0)
+        apply = eng.apply
+        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
+            apply = eng.apply_detached
+        node = apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)
         out = _new(Value)

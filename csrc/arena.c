@@ -152,6 +152,27 @@ int32_t ag_apply(int op, int32_t a, int32_t b, double c)
     return id;
 }
 
+/* ag_apply_detached: a new leaf holding the value ag_apply would compute for
+ * op on a (and b) with constant c.  No edge is recorded: a and b gain no
+ * reference and the leaf has no inputs (no_grad mode).  Returns the id, or a
+ * negative status with the arena unchanged. */
+int32_t ag_apply_detached(int op, int32_t a, int32_t b, double c)
+{
+    ag_arena *ar = &ag_global_arena;
+    int arity = ag_op_arity(op);
+    if (arity < 1) return AG_EBADOP;
+    ag_lock();
+    int32_t id;
+    if (!ag_is_live(ar, a) || (arity == 2 ? !ag_is_live(ar, b) : b != -1)) {
+        id = AG_EBADID;
+    } else {
+        double out = ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c);
+        id = new_node(ar, AG_OP_LEAF, -1, -1, 0.0, out);
+    }
+    ag_unlock();
+    return id;
+}
+
 /* ag_value, ag_grad: a node's value or gradient; nan for an id not in use. */
 double ag_value(int32_t id)
 {

@@ -74,6 +74,7 @@ typedef struct {
 /* Arena: creating, reading and releasing nodes (arena.c). */
 int32_t ag_leaf(double value);
 int32_t ag_apply(int op, int32_t a, int32_t b, double c);
+int32_t ag_apply_detached(int op, int32_t a, int32_t b, double c);
 double ag_value(int32_t id);
 double ag_grad(int32_t id);
 int ag_set_value(int32_t id, double value);
@@ -88,5 +89,6 @@ void ag_fail_after(int64_t n);
 /* Backward sweep (backward.c). */
 int ag_backward(int32_t root, double seed);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
+int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out);
 
 #endif

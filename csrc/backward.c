@@ -152,3 +152,54 @@ done:
     sweep_free(&s);
     return status;
 }
+
+/* ag_gradients: write into out[i] d(root)/d(ids[i]) * seed for each of the
+ * n ids (0 for a node root does not depend on), without changing any grad.
+ * The sweep is ag_backward's, step for step (a test checks that the two
+ * agree bit for bit), so out[i] is what ag_backward would add to the grad
+ * of ids[i].  Returns AG_OK; AG_EBADID if root or an id is not in use, or
+ * AG_ENOMEM, with out unchanged. */
+int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out)
+{
+    ag_arena *ar = &ag_global_arena;
+    sweep s = {0};
+    double *adjoint = NULL;     /* by visit index */
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, root)) {
+        status = AG_EBADID;
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (!ag_is_live(ar, ids[i])) {
+            status = AG_EBADID;
+            goto done;
+        }
+    }
+    int64_t count = topo_sort(ar, &s, root);
+    if (count < 0 || (adjoint = ag_alloc((size_t)count * sizeof(double))) == NULL) {
+        status = AG_ENOMEM;
+        goto done;
+    }
+    for (int64_t k = 0; k < count; k++) adjoint[k] = 0.0;
+    adjoint[ar->slot[root]] = seed;
+    for (int64_t i = count - 1; i >= 0; i--) {
+        int32_t k = s.order[i];
+        int32_t id = s.visit[k];
+        int arity = ag_op_arity(ar->op[id]);
+        if (arity == 0) continue;
+        int32_t a = ar->a[id], b = ar->b[id];
+        double da = 0.0, db = 0.0;
+        ag_local_grads(ar->op[id], ar->value[a], arity == 2 ? ar->value[b] : 0.0,
+                       ar->c[id], ar->value[id], adjoint[k], &da, &db);
+        adjoint[ar->slot[a]] += da;
+        if (arity == 2) adjoint[ar->slot[b]] += db;
+    }
+    for (int64_t i = 0; i < n; i++)
+        out[i] = visited(ar, &s, ids[i]) ? adjoint[ar->slot[ids[i]]] : 0.0;
+done:
+    ag_unlock();
+    free(adjoint);
+    sweep_free(&s);
+    return status;
+}

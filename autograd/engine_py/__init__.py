@@ -15,6 +15,7 @@ ENGINE = Engine(
     "python",
     leaf=arena.leaf,
     apply=arena.apply,
+    apply_detached=arena.apply_detached,
     value=arena.get_value,
     grad=arena.get_grad,
     set_value=arena.set_value,
@@ -26,5 +27,6 @@ ENGINE = Engine(
     release=arena.release,
     node_info=_node_info,
     topo=backward.topo,
+    gradients=backward.gradients,
     stats=arena.get_stats,
 )

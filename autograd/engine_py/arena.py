@@ -108,6 +108,19 @@ def apply(o: int, ia: int, ib: int, cc: float) -> int:
         return node
 
 
+def apply_detached(o: int, ia: int, ib: int, cc: float) -> int:
+    """A new leaf holding the value apply would compute; no edge is recorded
+    (no_grad mode): ia and ib gain no reference."""
+    arity = ARITY[o] if 0 <= o < len(ARITY) else -1
+    if arity < 1:
+        return errors.EBADOP
+    with lock:
+        if not is_live(ia) or (not is_live(ib) if arity == 2 else ib != -1):
+            return errors.EBADID
+        out = FORWARD[o](value[ia], value[ib] if arity == 2 else 0.0, cc)
+        return new_node(LEAF, -1, -1, 0.0, out)
+
+
 def get_value(node: int) -> float:
     with lock:
         return value[node] if is_live(node) else float("nan")

@@ -83,3 +83,38 @@ def backward(root: int, seed: float) -> int:
         for k, node in enumerate(visit):
             grad[node] += adjoint[k]
         return errors.OK
+
+
+def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+    """d(root)/d(node) * seed for each node in ids (0.0 for a node root does
+    not depend on), by backward()'s sweep, step for step, with no grad
+    changed; or a negative status."""
+    op, a, b, c, value, slot = arena.op, arena.a, arena.b, arena.c, arena.value, arena.slot
+    with arena.lock:
+        if not arena.is_live(root) or not all(arena.is_live(node) for node in ids):
+            return errors.EBADID
+        if arena.injected_failure():
+            return errors.ENOMEM
+        visit, order = topo_sort(root)
+        adjoint = [0.0] * len(visit)
+        adjoint[slot[root]] = seed
+        for k in reversed(order):
+            node = visit[k]
+            o = op[node]
+            arity = ARITY[o]
+            if arity == 0:
+                continue
+            ia = a[node]
+            if arity == 2:
+                ib = b[node]
+                da, db = LOCAL_GRADS[o](value[ia], value[ib], c[node], value[node], adjoint[k])
+                adjoint[slot[ia]] += da
+                adjoint[slot[ib]] += db
+            else:
+                da, _ = LOCAL_GRADS[o](value[ia], 0.0, c[node], value[node], adjoint[k])
+                adjoint[slot[ia]] += da
+        out = []
+        for node in ids:
+            k = slot[node]
+            out.append(adjoint[k] if 0 <= k < len(visit) and visit[k] == node else 0.0)
+        return out

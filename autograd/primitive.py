@@ -1,0 +1,88 @@
+"""User-defined differentiable functions: ``primitive(forward, *derivatives)``.
+
+f(x1, ..., xn) enters the graph as a chain of PRIMITIVE nodes (see the
+comment at the top of csrc/rules.c): a constant leaf holds f's value, and
+node_i = PRIMITIVE(a=x_i, b=node_{i-1}, c=df/dx_i at the inputs), so the
+value passes down the chain and x_i receives g * df/dx_i in backward().  The
+derivatives are numbers evaluated at forward time: first derivatives are
+exact, a second derivative through a primitive raises SecondDerivativeError.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from . import grad_mode, ops
+from .engine import Engine
+from .value import Value, _mixed, _wrap, as_number, leaf
+
+FloatFunction = Callable[..., float]
+
+
+def _call(fn: FloatFunction, xs: list[float], name: str, what: str) -> float:
+    out = fn(*xs)
+    v = as_number(out)
+    if v is None:
+        raise TypeError(f"primitive {name}: {what} returned {type(out).__name__}, not a real number")
+    return v
+
+
+def primitive(forward: FloatFunction, *derivatives: FloatFunction) -> Callable[..., Any]:
+    """A differentiable function of len(derivatives) inputs.
+
+    forward(*xs) is f's value; derivatives[i](*xs) is df/dx_i; all take the
+    input values as floats and return a float.  The result takes Values or
+    numbers: with a Value among them it returns a Value (to use in backward,
+    grad, gradcheck), with numbers only a float.
+
+    >>> import math
+    >>> import autograd as ag
+    >>> hypot = ag.primitive(math.hypot, lambda x, y: x / math.hypot(x, y),
+    ...                      lambda x, y: y / math.hypot(x, y))
+    >>> ag.grad(hypot, argnums=(0, 1))(3.0, 4.0)
+    (0.6, 0.8)
+    """
+    name = getattr(forward, "__name__", "primitive")
+    for fn in (forward, *derivatives):
+        if not callable(fn):
+            raise TypeError(f"primitive {name}: forward and derivatives must be callable, "
+                            f"not {type(fn).__name__}")
+    if not derivatives:
+        raise TypeError(f"primitive {name}: give one derivative per input (none given)")
+    arity = len(derivatives)
+
+    @functools.wraps(forward)
+    def apply_primitive(*args: Any) -> Any:
+        if len(args) != arity:
+            raise TypeError(f"primitive {name} takes {arity} inputs (one per derivative), "
+                            f"not {len(args)}")
+        eng: Engine | None = None
+        first: Value | None = None
+        xs: list[float] = []
+        for a in args:
+            if isinstance(a, Value):
+                if first is None:
+                    first, eng = a, a._eng
+                elif a._eng is not eng:
+                    _mixed(first, a)
+                xs.append(a.data)
+            else:
+                v = as_number(a)
+                if v is None:
+                    raise TypeError(f"primitive {name}: inputs must be Values or real numbers, "
+                                    f"not {type(a).__name__}")
+                xs.append(v)
+        value = _call(forward, xs, name, "forward")
+        if eng is None:
+            return value
+        node = leaf(eng, value)         # the base of the chain: a constant
+        if not grad_mode.is_grad_enabled():
+            return node
+        for i, (a, derivative) in enumerate(zip(args, derivatives)):
+            if isinstance(a, Value):    # a number input is a constant: no gradient
+                c = _call(derivative, xs, name, f"derivative {i}")
+                node = _wrap(eng, eng.apply(ops.PRIMITIVE, a._id, node._id, c))
+        return node
+
+    return apply_primitive
