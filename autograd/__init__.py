@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import backend as _backend
+from . import datasets, losses, nn, optim
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
+from .explain import Explanation, explain
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .gradcheck import GradcheckReport, gradcheck
 from .value import Value
+from .viz import Graph, GraphvizError, draw, graph, to_dot
 
 __version__ = "0.1.0"
 
@@ -42,6 +45,18 @@ __all__ = [
     "stats",
     "tanh",
     "zero_grad",
+    # issue 3: networks, training and the learner's tools
+    "Explanation",
+    "Graph",
+    "GraphvizError",
+    "datasets",
+    "draw",
+    "explain",
+    "graph",
+    "losses",
+    "nn",
+    "optim",
+    "to_dot",
 ]
 
 
