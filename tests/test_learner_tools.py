@@ -150,3 +150,41 @@ def test_explain_of_a_leaf(backend):
     x = ag.Value(4.0)
     ex = ag.explain(x, names={"x": x}, show=False)
     assert ex.steps == [] and ex.leaf_grads == {"x": 1.0} and x.grad == 1.0
+
+
+# --- python -m autograd explain ---------------------------------------------
+
+def run_explain(*args: str) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "autograd", "explain", *args], cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("name", ["c", "python"])
+def test_explain_command(name, tmp_path):
+    if name not in ag.available_backends():
+        pytest.skip("the C backend is not built")
+    args = ["x*x + 2**x - 1/x", "x=2", "--backend", name]
+    if HAVE_DOT:
+        args += ["--draw", str(tmp_path / "g.svg")]
+    proc = run_explain(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "forward: out = x*x + 2**x - 1/x at x = 2 = 7.5" in proc.stdout
+    assert "step 5: v1 = x * x" in proc.stdout
+    assert "dout/dx = 7.022588722239782" in proc.stdout
+    if HAVE_DOT:
+        assert "<svg" in (tmp_path / "g.svg").read_text()
+
+
+def test_explain_command_reports_bad_input():
+    proc = run_explain("x +* 2", "x=1")
+    assert proc.returncode == 2 and "SyntaxError" in proc.stderr
+    proc = run_explain("x", "x=two")
+    assert proc.returncode == 2 and "name=number" in proc.stderr
+    proc = run_explain("3 + 4")
+    assert proc.returncode == 2 and "not a Value" in proc.stderr
