@@ -9,7 +9,7 @@ weights rather than building a graph per point.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 from .nn import MLP
 
@@ -34,7 +34,7 @@ def grid_scores(model: MLP, xs: Any, ys: Any) -> Any:
     """The model's output at every (x, y) of two same-shape NumPy arrays."""
     import numpy as np
 
-    acts = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
+    acts: dict[str, Callable[[Any], Any]] = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
             "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)), "linear": lambda z: z}
     h = np.stack([xs.ravel(), ys.ravel()], axis=1)
     for layer in model.layers:

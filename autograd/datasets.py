@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Callable
 
 Dataset = tuple[list[list[float]], list[int]]
 
@@ -76,4 +77,4 @@ def make_circles(n_samples: int = 100, noise: float | None = 0.1, factor: float 
     return _shuffle_and_jitter(outer + inner, [0] * n_out + [1] * n_in, noise, random.Random(seed))
 
 
-DATASETS = {"moons": make_moons, "circles": make_circles}
+DATASETS: dict[str, Callable[..., Dataset]] = {"moons": make_moons, "circles": make_circles}

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import Callable, TextIO, cast
 
 from . import backend as ag_backend
 from .datasets import DATASETS, Dataset
@@ -83,7 +83,7 @@ def train(model: MLP, X: list[list[float]], y: list[int], steps: int, *, alpha: 
     history = []
     for k in range(steps):
         t0 = time.perf_counter()
-        scores = [model(x) for x in X]
+        scores = [cast(Value, model(x)) for x in X]     # one output: a Value per point
         loss = hinge(scores, y) + l2(params, alpha)
         t1 = time.perf_counter()
         opt.zero_grad()

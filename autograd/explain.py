@@ -164,8 +164,10 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
         g = adjoint[i]
         x = nodes[node.inputs[0]].value
         b = nodes[node.inputs[1]].value if len(node.inputs) > 1 else 0.0
-        local = LOCAL_GRADS[node.op](x, b, node.c, node.value, 1.0)
-        added = LOCAL_GRADS[node.op](x, b, node.c, node.value, g)  # exactly what the engine adds
+        rule = LOCAL_GRADS[node.op]
+        assert rule is not None
+        local = rule(x, b, node.c, node.value, 1.0)
+        added = rule(x, b, node.c, node.value, g)  # exactly what the engine adds
         terms = []
         for which, pos in enumerate(node.inputs):
             adjoint[pos] += added[which]
@@ -194,8 +196,8 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
     shown_leaves = leaves if max_steps is None else leaves[:max_steps]
     lines.append("leaf gradients, added to .grad:")
     for label, g in shown_leaves:
-        terms = leaf_terms[label]
-        parts = f" = {' + '.join(fmt(t) for t in terms)}" if 1 < len(terms) <= 8 else ""
+        parts_added = leaf_terms[label]
+        parts = f" = {' + '.join(fmt(t) for t in parts_added)}" if 1 < len(parts_added) <= 8 else ""
         lines.append(f"    {label}.grad += {fmt(g)}{parts}")
     if len(shown_leaves) < len(leaves):
         lines.append(f"    ... and {len(leaves) - len(shown_leaves):,} more leaves")

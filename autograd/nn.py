@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from operator import mul
 from typing import Any, Callable, Union
 
-from . import ops
-from .engine_py.rules import FORWARD
+from . import functions
 from .value import Value
 
 # What a layer takes: a list of Values or numbers, or a single one (the output
@@ -36,9 +35,9 @@ NONLINEARITIES: dict[str, Callable[[Value], Value] | None] = {
 # The same nonlinearities on plain floats, for predict(): the engines' own
 # forward rules, so predict() equals the graph's .data bit for bit.
 _FLOAT_NONLINEARITIES: dict[str, Callable[[float], float] | None] = {
-    "relu": lambda x: FORWARD[ops.RELU](x, 0.0, 0.0),
-    "tanh": lambda x: FORWARD[ops.TANH](x, 0.0, 0.0),
-    "sigmoid": lambda x: FORWARD[ops.SIGMOID](x, 0.0, 0.0),
+    "relu": functions.relu,
+    "tanh": functions.tanh,
+    "sigmoid": functions.sigmoid,
     "linear": None,
 }
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -155,10 +158,6 @@ def test_explain_of_a_leaf(backend):
 # --- python -m autograd explain ---------------------------------------------
 
 def run_explain(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parent.parent
     return subprocess.run([sys.executable, "-m", "autograd", "explain", *args], cwd=root,
                           env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True,
