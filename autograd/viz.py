@@ -39,7 +39,7 @@ def _box(node: GraphNode, nodes: list[GraphNode], is_root: bool) -> str:
     head = f"{node.label} (leaf)" if node.is_leaf else formula(node, nodes)
     label = f"{{ {_escape(head)} | data {fmt(node.value)} | grad {fmt(node.grad)} }}"
     fill = "#fde3c0" if is_root else "#dff0d8" if node.is_leaf else "#ffffff"
-    return f'  n{node.id} [label="{label}", fillcolor="{fill}"];'
+    return f'  n{node.id} [label="{label}", fillcolor="{fill}", tooltip="op: {node.op_name}"];'
 
 
 def to_dot(root: Value, names: Mapping[str, Value] | None = None, *, rankdir: str = "LR",

@@ -33,6 +33,8 @@ def test_to_dot_has_a_box_per_value_and_an_edge_per_input(backend):
     y.backward()
     dot = ag.to_dot(y, names={"x": x, "y": y})
     boxes = re.findall(r'^\s+n\d+ \[label="(.*)", fillcolor', dot, re.M)
+    ops_named = re.findall(r'tooltip="op: (\w+)"', dot)
+    assert ops_named == ["leaf", "mul", "rpowc", "add", "rdivc", "sub"]
     edges = re.findall(r"^\s+n\d+ -> n\d+;", dot, re.M)
     assert len(boxes) == 6
     assert len(edges) == 8           # x*x counts x twice
