@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import backend as _backend
+from . import datasets, losses, nn, optim
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
+from .explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
@@ -22,6 +24,7 @@ from .gradcheck import GradcheckReport, gradcheck
 from .gradgradcheck import GradgradcheckReport, gradgradcheck
 from .primitive import primitive
 from .value import Value
+from .viz import Graph, GraphvizError, draw, graph, to_dot
 
 __version__ = "0.1.0"
 
@@ -46,7 +49,7 @@ __all__ = [
     "stats",
     "tanh",
     "zero_grad",
-    # functional API (issue 6)
+    # the functional API
     "GradgradcheckReport",
     "SecondDerivativeError",
     "enable_grad",
@@ -58,6 +61,18 @@ __all__ = [
     "no_grad",
     "primitive",
     "value_and_grad",
+    # networks, training and the learner's tools
+    "Explanation",
+    "Graph",
+    "GraphvizError",
+    "datasets",
+    "draw",
+    "explain",
+    "graph",
+    "losses",
+    "nn",
+    "optim",
+    "to_dot",
 ]
 
 

@@ -1,6 +1,8 @@
 """Command line: ``python -m autograd <command>``.
 
   check   gradcheck every op on every available backend
+  demo    train micrograd's MLP on two moons (try --plot boundary.png)
+  explain show the backward pass of one expression (e.g. "x*x + 2**x - 1/x" x=2)
 """
 
 from __future__ import annotations
@@ -14,11 +16,25 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="gradcheck every op on every available backend")
+    from .demo import add_arguments as demo_arguments
+
+    demo_arguments(sub.add_parser("demo", help="train an MLP on two moons and report speed and accuracy"))
+    from .explain_command import add_arguments as explain_arguments
+
+    explain_arguments(sub.add_parser("explain", help="forward and explained backward of one expression"))
     args = parser.parse_args(argv)
     if args.command == "check":
         from .selfcheck import main as check_main
 
         return check_main()
+    if args.command == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(args)
+    if args.command == "explain":
+        from .explain_command import main as explain_main
+
+        return explain_main(args)
     return 2
 
 

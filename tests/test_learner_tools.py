@@ -1,0 +1,191 @@
+"""Graph pictures (to_dot, draw, Graph) and explain, on both backends."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autograd as ag
+from autograd import viz
+
+HAVE_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot is not installed")
+
+
+def expression():
+    """y = x*x + 2**x - 1/x at x = 2: six nodes, x used three times."""
+    x = ag.Value(2.0)
+    y = x * x + 2 ** x - 1 / x
+    return x, y
+
+
+# --- to_dot / draw --------------------------------------------------------
+
+def test_to_dot_has_a_box_per_value_and_an_edge_per_input(backend):
+    x, y = expression()
+    y.backward()
+    dot = ag.to_dot(y, names={"x": x, "y": y})
+    boxes = re.findall(r'^\s+n\d+ \[label="(.*)", fillcolor', dot, re.M)
+    ops_named = re.findall(r'tooltip="op: (\w+)"', dot)
+    assert ops_named == ["leaf", "mul", "rpowc", "add", "rdivc", "sub"]
+    edges = re.findall(r"^\s+n\d+ -> n\d+;", dot, re.M)
+    assert len(boxes) == 6
+    assert len(edges) == 8           # x*x counts x twice
+    assert dot.startswith("digraph autograd {") and dot.rstrip().endswith("}")
+    assert "{ x (leaf) | data 2 | grad 7.02259 }" in boxes
+    assert "{ v1 = x * x | data 4 | grad 1 }" in boxes
+    assert "{ v2 = 2 ** x | data 4 | grad 1 }" in boxes      # the constant sits in the formula
+    assert "{ v4 = 1 / x | data 0.5 | grad -1 }" in boxes
+    assert "{ y = v3 - v4 | data 7.5 | grad 1 }" in boxes
+
+
+def test_to_dot_refuses_huge_graphs_unless_told(backend):
+    x = ag.Value(1.0)
+    y = x
+    for _ in range(600):
+        y = y + x
+    with pytest.raises(ValueError, match="max_nodes"):
+        ag.to_dot(y)
+    assert ag.to_dot(y, max_nodes=None).count("->") == 1200
+
+
+def test_to_dot_escapes_record_characters(backend):
+    x = ag.Value(1.0)
+    dot = ag.to_dot(x * 2, names={"x|<weird>": x})
+    assert "x\\|\\<weird\\> (leaf)" in dot
+
+
+@needs_dot
+def test_dot_parses_the_output_and_draw_writes_files(backend, tmp_path):
+    x, y = expression()
+    y.backward()
+    proc = subprocess.run(["dot", "-Tsvg"], input=ag.to_dot(y).encode(), capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"<svg" in proc.stdout
+    g = ag.draw(y, tmp_path / "graph.svg", names={"x": x})
+    assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<?xml")
+    g.save(tmp_path / "graph.png")
+    assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    g.save(tmp_path / "graph.dot")
+    assert (tmp_path / "graph.dot").read_text() == g.dot
+    svg = ag.graph(y)._repr_svg_()
+    assert svg is not None and "<svg" in svg
+
+
+def test_draw_without_graphviz_says_how_to_install(backend, tmp_path, monkeypatch):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    x, y = expression()
+    with pytest.raises(ag.GraphvizError, match="apt-get install graphviz"):
+        ag.draw(y, tmp_path / "graph.svg")
+    assert not (tmp_path / "graph.svg").exists()
+    g = ag.graph(y)
+    assert g._repr_svg_() is None          # Jupyter then shows the text repr
+    assert "6 nodes" in repr(g)
+    g.save(tmp_path / "graph.dot")         # the source needs no Graphviz
+
+
+# --- explain --------------------------------------------------------------
+
+def test_explain_lists_every_node_with_its_local_derivatives(backend, capsys):
+    x, y = expression()
+    ex = ag.explain(y, names={"x": x, "y": y})
+    text = capsys.readouterr().out
+    assert text.strip() == str(ex)
+    # every node is named in the text; every non-leaf is one step, output first
+    for label in ["x", "v1", "v2", "v3", "v4", "y"]:
+        assert re.search(rf"\b{label}\b", text)
+    assert [s.label for s in ex.steps] == ["y", "v4", "v3", "v2", "v1"]
+    assert [s.op for s in ex.steps] == ["sub", "rdivc", "add", "rpowc", "mul"]
+    local = {s.label: [(t.label, t.local) for t in s.inputs] for s in ex.steps}
+    assert local["y"] == [("v3", 1.0), ("v4", -1.0)]
+    assert local["v4"] == [("x", pytest.approx(-1 / 4))]            # d(1/x) = -1/x**2
+    assert local["v3"] == [("v1", 1.0), ("v2", 1.0)]
+    assert local["v2"] == [("x", pytest.approx(4 * math.log(2)))]   # d(2**x) = 2**x ln 2
+    assert local["v1"] == [("x", 2.0), ("x", 2.0)]                  # x*x: x reached twice
+    assert [s.adjoint for s in ex.steps] == [1.0, -1.0, 1.0, 1.0, 1.0]
+    assert "local dv4/dx = -1/x**2 = -0.25" in text
+    assert "x.grad += 7.02259 = 0.25 + 2.77259 + 2 + 2" in text
+
+
+def test_explain_runs_backward_and_matches_it_bitwise(backend):
+    a, b = ag.Value(0.5), ag.Value(-1.5)
+    z = (a * b).tanh() + (a / b).exp().relu() + a.sigmoid() * 3 - abs(b) ** 0.5 + (a - b).log()
+    ex = ag.explain(z, names={"a": a, "b": b}, show=False)
+    assert ex.leaf_grads == {"a": a.grad, "b": b.grad}
+    fresh_a, fresh_b = ag.Value(0.5), ag.Value(-1.5)
+    fresh = ((fresh_a * fresh_b).tanh() + (fresh_a / fresh_b).exp().relu() + fresh_a.sigmoid() * 3
+             - abs(fresh_b) ** 0.5 + (fresh_a - fresh_b).log())
+    fresh.backward()
+    assert (a.grad, b.grad) == (fresh_a.grad, fresh_b.grad)
+
+
+def test_explain_counts_contributions_and_seed(backend):
+    x = ag.Value(3.0)
+    u = x * 2
+    y = u * u + u        # u has two consumers (mul twice counts as two terms, add one)
+    ex = ag.explain(y, names={"x": x, "u": u}, seed=0.5, show=False)
+    step_u = next(s for s in ex.steps if s.label == "u")
+    assert step_u.contributions == 3
+    assert step_u.adjoint == 0.5 * (2 * 6.0 + 1)
+    assert x.grad == 0.5 * (2 * 6.0 + 1) * 2
+    assert "seed dv3/dv3 = 0.5" in str(ex)
+    assert "sum from 3 consumers" in str(ex)
+
+
+def test_explain_truncates_large_graphs_with_a_count(backend):
+    model = ag.nn.MLP(2, [8, 8, 1], seed=0)
+    out = model([0.5, -0.5])
+    ex = ag.explain(out, max_steps=10, show=False)
+    text = str(ex)
+    assert len(ex.steps) > 100
+    assert len(re.findall(r"^step \d+:", text, re.M)) == 10
+    assert f"... {len(ex.steps) - 10:,} more steps not shown" in text
+    assert "more leaves" in text
+    assert len(text.splitlines()) < 60
+
+
+def test_explain_of_a_leaf(backend):
+    x = ag.Value(4.0)
+    ex = ag.explain(x, names={"x": x}, show=False)
+    assert ex.steps == [] and ex.leaf_grads == {"x": 1.0} and x.grad == 1.0
+
+
+# --- python -m autograd explain ---------------------------------------------
+
+def run_explain(*args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "autograd", "explain", *args], cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("name", ["c", "python"])
+def test_explain_command(name, tmp_path):
+    if name not in ag.available_backends():
+        pytest.skip("the C backend is not built")
+    args = ["x*x + 2**x - 1/x", "x=2", "--backend", name]
+    if HAVE_DOT:
+        args += ["--draw", str(tmp_path / "g.svg")]
+    proc = run_explain(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "forward: out = x*x + 2**x - 1/x at x = 2 = 7.5" in proc.stdout
+    assert "step 5: v1 = x * x" in proc.stdout
+    assert "dout/dx = 7.022588722239782" in proc.stdout
+    if HAVE_DOT:
+        assert "<svg" in (tmp_path / "g.svg").read_text()
+
+
+def test_explain_command_reports_bad_input():
+    proc = run_explain("x +* 2", "x=1")
+    assert proc.returncode == 2 and "SyntaxError" in proc.stderr
+    proc = run_explain("x", "x=two")
+    assert proc.returncode == 2 and "name=number" in proc.stderr
+    proc = run_explain("3 + 4")
+    assert proc.returncode == 2 and "not a Value" in proc.stderr
