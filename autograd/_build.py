@@ -41,7 +41,7 @@ ffibuilder.set_source(
     '#include "autograd.h"',
     sources=SOURCES,
     include_dirs=["csrc"],
-    depends=["csrc/autograd.h", "csrc/arena.h", "csrc/rules.h"],
+    depends=["csrc/autograd.h", "csrc/arena.h", "csrc/backward.h", "csrc/rules.h"],
     extra_compile_args=CFLAGS + extra,
     extra_link_args=["-pthread"] + extra,
     libraries=["m"],

@@ -1,8 +1,10 @@
 /* backward.c: topological order and the reverse sweep.
  *
  * The order is a depth-first post-order from the root (first input before
- * second), found with an explicit stack: no recursion on graph depth.
- * autograd/engine_py/backward.py is the twin of this file.
+ * second), found with an explicit stack: no recursion on graph depth.  While
+ * it walks, the sort records each node's inputs as visit indices, so the
+ * sweep that follows reads per-call arrays in order and never looks an id up
+ * again.  autograd/engine_py/backward.py is the twin of this file.
  *
  * Every piece of traversal state belongs to one call.  The arena's `slot`
  * array maps a node id to its index in this call's `visit` array, as a sparse
@@ -13,80 +15,76 @@
 #include <stdlib.h>
 
 #include "arena.h"
+#include "backward.h"
 #include "rules.h"
 
-#define AG_FIRST_SWEEP 64
-
-typedef struct {
-    int32_t *visit;     /* node ids, by visit index */
-    int32_t *order;     /* visit indices in post-order: inputs first */
-    int32_t *stack;     /* visit indices on the depth-first path */
-    uint8_t *next;      /* by visit index: which input to descend into next */
-    int64_t n;          /* nodes visited */
-    int64_t cap;        /* length of the arrays above */
-} sweep;
-
-static void sweep_free(sweep *s)
+void ag_sweep_free(ag_sweep *s)
 {
-    free(s->visit);
-    free(s->order);
-    free(s->stack);
-    free(s->next);
+    free(s->block);
+    *s = (ag_sweep){0};
 }
 
-static int sweep_resize(sweep *s, int64_t cap)
+/* Carve every per-call array out of one block with room for cap nodes.  The
+ * caller passes the number of live nodes, a bound on any graph's size, so the
+ * arrays never grow and filling them needs no bounds check; malloc maps a
+ * large block lazily, so room a small graph leaves unused costs no memory.
+ * AG_ENOMEM on failure. */
+static int sweep_alloc(ag_sweep *s, int64_t cap)
 {
-    void *p;
-    if ((p = ag_realloc(s->visit, (size_t)cap * sizeof(int32_t))) == NULL) return AG_ENOMEM;
-    s->visit = p;
-    if ((p = ag_realloc(s->order, (size_t)cap * sizeof(int32_t))) == NULL) return AG_ENOMEM;
-    s->order = p;
-    if ((p = ag_realloc(s->stack, (size_t)cap * sizeof(int32_t))) == NULL) return AG_ENOMEM;
-    s->stack = p;
-    if ((p = ag_realloc(s->next, (size_t)cap)) == NULL) return AG_ENOMEM;
-    s->next = p;
+    /* the doubles first, so they stay 8-byte aligned */
+    size_t bytes = (size_t)cap * (sizeof(double) + 5 * sizeof(int32_t) + 1);
+    char *p = ag_alloc(bytes);
+    if (p == NULL) return AG_ENOMEM;
+    s->block = p;
+    s->adjoint = (double *)p;
+    s->visit = (int32_t *)(s->adjoint + cap);
+    s->input = s->visit + cap;
+    s->order = s->input + 2 * cap;
+    s->stack = s->order + cap;
+    s->next = (uint8_t *)(s->stack + cap);
     s->cap = cap;
     return AG_OK;
 }
 
-static int visited(const ag_arena *ar, const sweep *s, int32_t id)
+/* ag_sweep_order: fill s (visit, input, order; s->n nodes) for the graph
+ * below root, a live node.  Returns s->n, or AG_ENOMEM (s is then only to be
+ * freed). */
+int64_t ag_sweep_order(ag_arena *ar, ag_sweep *s, int32_t root)
 {
-    int32_t k = ar->slot[id];
-    return k >= 0 && k < s->n && s->visit[k] == id;
-}
-
-/* Record id as visited and push it on the path.  AG_ENOMEM on failure. */
-static int visit(ag_arena *ar, sweep *s, int64_t *depth, int32_t id)
-{
-    if (s->n == s->cap && sweep_resize(s, s->cap * 2) != AG_OK) return AG_ENOMEM;
-    int64_t k = s->n++;
-    s->visit[k] = id;
-    s->next[k] = 0;
-    ar->slot[id] = (int32_t)k;
-    s->stack[(*depth)++] = (int32_t)k;
-    return AG_OK;
-}
-
-/* topo_sort: fill s with the nodes reachable from root in post-order.
- * Returns the number of nodes or AG_ENOMEM (s is then to be freed). */
-static int64_t topo_sort(ag_arena *ar, sweep *s, int32_t root)
-{
-    int64_t depth = 0, norder = 0;
-    if (sweep_resize(s, AG_FIRST_SWEEP) != AG_OK) return AG_ENOMEM;
-    if (visit(ar, s, &depth, root) != AG_OK) return AG_ENOMEM;
+    if (sweep_alloc(s, (int64_t)ar->count - ar->nfree) != AG_OK) return AG_ENOMEM;
+    int32_t *visit = s->visit, *input = s->input, *stack = s->stack, *slot = ar->slot;
+    uint8_t *next = s->next;    /* by visit index: which input to descend into next */
+    int32_t n = 1, depth = 1, norder = 0;
+    visit[0] = root;
+    next[0] = 0;
+    slot[root] = 0;
+    stack[0] = 0;
     while (depth > 0) {
-        int32_t k = s->stack[depth - 1];
-        int32_t id = s->visit[k];
-        if (s->next[k] < ag_op_arity(ar->op[id])) {
-            int32_t input = s->next[k]++ == 0 ? ar->a[id] : ar->b[id];
-            if (!visited(ar, s, input) && visit(ar, s, &depth, input) != AG_OK)
-                return AG_ENOMEM;
+        int32_t k = stack[depth - 1];
+        int32_t id = visit[k];
+        int j = next[k];
+        if (j < ag_op_arity(ar->op[id])) {
+            int32_t in = j == 0 ? ar->a[id] : ar->b[id];
+            int32_t v = slot[in];
+            next[k] = (uint8_t)(j + 1);
+            /* unsigned: a stale negative slot fails the bound too */
+            if ((uint32_t)v >= (uint32_t)n || visit[v] != in) {
+                v = n++;
+                visit[v] = in;
+                next[v] = 0;
+                slot[in] = v;
+                stack[depth++] = v;
+            }
+            input[2 * k + j] = v;
         } else {
+            if (j < 2) input[2 * k + 1] = -1;
+            if (j < 1) input[2 * k] = -1;
             s->order[norder++] = k;
             depth--;
         }
     }
-    return norder;
+    s->n = n;
+    return n;
 }
 
 /* ag_topo: write into out (room for cap ids) the ids of the nodes reachable
@@ -96,19 +94,43 @@ static int64_t topo_sort(ag_arena *ar, sweep *s, int32_t root)
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
 {
     ag_arena *ar = &ag_global_arena;
-    sweep s = {0};
+    ag_sweep s = {0};
     int64_t n;
     ag_lock();
     if (!ag_is_live(ar, root)) {
         n = AG_EBADID;
     } else {
-        n = topo_sort(ar, &s, root);
+        n = ag_sweep_order(ar, &s, root);
         if (n > 0 && n <= cap)
             for (int64_t i = 0; i < n; i++) out[i] = s.visit[s.order[i]];
     }
     ag_unlock();
-    sweep_free(&s);
+    ag_sweep_free(&s);
     return n;
+}
+
+/* ag_sweep_adjoints: the reverse sweep over a filled s: s->adjoint[k] becomes
+ * d(root)/d(visit[k]) * seed.  A node's adjoint is complete when the sweep
+ * reaches it (every node using it comes later in the order, so earlier in
+ * the sweep): with add_to_grad set it is added into grad there and then. */
+void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad)
+{
+    double *adjoint = s->adjoint;
+    const int32_t *input = s->input, *visit = s->visit;
+    for (int64_t k = 0; k < s->n; k++) adjoint[k] = 0.0;
+    adjoint[0] = seed;
+    for (int64_t i = s->n - 1; i >= 0; i--) {
+        int32_t k = s->order[i];
+        int32_t ka = input[2 * k], kb = input[2 * k + 1];
+        int32_t id = visit[k];
+        if (add_to_grad) ar->grad[id] += adjoint[k];
+        if (ka < 0) continue;   /* a leaf */
+        double da = 0.0, db = 0.0;
+        ag_local_grads(ar->op[id], ar->value[visit[ka]], kb >= 0 ? ar->value[visit[kb]] : 0.0,
+                       ar->c[id], ar->value[id], adjoint[k], &da, &db);
+        adjoint[ka] += da;
+        if (kb >= 0) adjoint[kb] += db;
+    }
 }
 
 /* ag_backward: add d(root)/d(node) * seed into the grad of every node
@@ -118,37 +140,13 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
 int ag_backward(int32_t root, double seed)
 {
     ag_arena *ar = &ag_global_arena;
-    sweep s = {0};
-    double *adjoint = NULL;     /* by visit index */
+    ag_sweep s = {0};
     int status = AG_OK;
     ag_lock();
-    if (!ag_is_live(ar, root)) {
-        status = AG_EBADID;
-        goto done;
-    }
-    int64_t n = topo_sort(ar, &s, root);
-    if (n < 0 || (adjoint = ag_alloc((size_t)n * sizeof(double))) == NULL) {
-        status = AG_ENOMEM;
-        goto done;
-    }
-    for (int64_t k = 0; k < n; k++) adjoint[k] = 0.0;
-    adjoint[ar->slot[root]] = seed;
-    for (int64_t i = n - 1; i >= 0; i--) {
-        int32_t k = s.order[i];
-        int32_t id = s.visit[k];
-        int arity = ag_op_arity(ar->op[id]);
-        if (arity == 0) continue;
-        int32_t a = ar->a[id], b = ar->b[id];
-        double da = 0.0, db = 0.0;
-        ag_local_grads(ar->op[id], ar->value[a], arity == 2 ? ar->value[b] : 0.0,
-                       ar->c[id], ar->value[id], adjoint[k], &da, &db);
-        adjoint[ar->slot[a]] += da;
-        if (arity == 2) adjoint[ar->slot[b]] += db;
-    }
-    for (int64_t k = 0; k < n; k++) ar->grad[s.visit[k]] += adjoint[k];
-done:
+    if (!ag_is_live(ar, root)) status = AG_EBADID;
+    else if (ag_sweep_order(ar, &s, root) < 0) status = AG_ENOMEM;
+    else ag_sweep_adjoints(ar, &s, seed, 1);
     ag_unlock();
-    free(adjoint);
-    sweep_free(&s);
+    ag_sweep_free(&s);
     return status;
 }

@@ -38,23 +38,17 @@ static double sign(double x)
     return x == 0.0 ? 0.0 : x;
 }
 
-int ag_op_arity(int op)
-{
-    switch (op) {
-    case AG_OP_LEAF:
-        return 0;
-    case AG_OP_ADD: case AG_OP_SUB: case AG_OP_MUL: case AG_OP_DIV: case AG_OP_POW:
-    case AG_OP_PRIMITIVE:
-        return 2;
-    case AG_OP_ADDC: case AG_OP_SUBC: case AG_OP_RSUBC: case AG_OP_MULC:
-    case AG_OP_DIVC: case AG_OP_RDIVC: case AG_OP_POWC: case AG_OP_RPOWC:
-    case AG_OP_NEG: case AG_OP_EXP: case AG_OP_LOG: case AG_OP_SIN: case AG_OP_COS:
-    case AG_OP_TANH: case AG_OP_RELU: case AG_OP_SIGMOID: case AG_OP_SQRT: case AG_OP_ABS:
-        return 1;
-    default:
-        return -1;
-    }
-}
+/* Number of node inputs of each op; rules.h reads it through ag_op_arity,
+ * inlined, since the sweep asks once per node. */
+const signed char ag_arity[AG_OP_COUNT] = {
+    [AG_OP_LEAF] = 0,
+    [AG_OP_ADD] = 2, [AG_OP_SUB] = 2, [AG_OP_MUL] = 2, [AG_OP_DIV] = 2, [AG_OP_POW] = 2,
+    [AG_OP_PRIMITIVE] = 2,
+    [AG_OP_ADDC] = 1, [AG_OP_SUBC] = 1, [AG_OP_RSUBC] = 1, [AG_OP_MULC] = 1,
+    [AG_OP_DIVC] = 1, [AG_OP_RDIVC] = 1, [AG_OP_POWC] = 1, [AG_OP_RPOWC] = 1,
+    [AG_OP_NEG] = 1, [AG_OP_EXP] = 1, [AG_OP_LOG] = 1, [AG_OP_SIN] = 1, [AG_OP_COS] = 1,
+    [AG_OP_TANH] = 1, [AG_OP_RELU] = 1, [AG_OP_SIGMOID] = 1, [AG_OP_SQRT] = 1, [AG_OP_ABS] = 1,
+};
 
 double ag_forward(int op, double x, double y, double c)
 {

@@ -64,8 +64,11 @@ def backward(root: int, seed: float) -> int:
         visit, order = topo_sort(root)
         adjoint = [0.0] * len(visit)
         adjoint[slot[root]] = seed
+        grad = arena.grad
+        # A node's adjoint is complete when the sweep reaches it: add it then.
         for k in reversed(order):
             node = visit[k]
+            grad[node] += adjoint[k]
             o = op[node]
             arity = ARITY[o]
             if arity == 0:
@@ -79,7 +82,4 @@ def backward(root: int, seed: float) -> int:
             else:
                 da, _ = LOCAL_GRADS[o](value[ia], 0.0, c[node], value[node], adjoint[k])
                 adjoint[slot[ia]] += da
-        grad = arena.grad
-        for k, node in enumerate(visit):
-            grad[node] += adjoint[k]
         return errors.OK
