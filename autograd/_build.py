@@ -21,7 +21,7 @@ from pathlib import Path
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["csrc/arena.c", "csrc/backward.c", "csrc/rules.c"]
+SOURCES = ["csrc/arena.c", "csrc/backward.c", "csrc/replay.c", "csrc/rules.c"]
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c11", "-pthread"]
 
 

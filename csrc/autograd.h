@@ -89,4 +89,12 @@ void ag_fail_after(int64_t n);
 int ag_backward(int32_t root, double seed);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
 
+/* Graph replay (replay.c).  A tape is opaque: created, run and freed here. */
+typedef struct ag_tape ag_tape;
+ag_tape *ag_tape_new(int32_t root, int *status);
+int64_t ag_tape_size(const ag_tape *t);
+int ag_tape_run(ag_tape *t, double seed, double *root_value);
+void ag_tape_free(ag_tape *t);
+int ag_sgd(const int32_t *ids, size_t n, double lr);
+
 #endif
