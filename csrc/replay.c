@@ -1,11 +1,13 @@
 /* replay.c: re-running a recorded graph in place, and SGD in one call.
  *
- * A tape is the sweep of one graph (backward.c's ag_sweep), kept: its post-
- * order, each node's inputs as visit indices, and room for the adjoints.
- * Replaying recomputes every non-leaf value in post-order with ag_forward
- * from the leaves' current values, then runs the very sweep ag_backward runs
- * (ag_sweep_adjoints).  Same arena, same formulas, same order of operations:
- * a replayed step equals an eagerly rebuilt one bit for bit.
+ * A tape is one graph laid out flat: its leaves, then its other nodes in the
+ * post-order of backward.c's sweep; per position the node's op, constant and
+ * input positions.  Replaying reads
+ * the leaves' current values from the arena, recomputes every other value
+ * with ag_forward, runs the reverse sweep with ag_local_grads in the order
+ * ag_backward uses, and writes values and grads back to the arena.  Same
+ * arena, same formulas, same order of operations: a replayed step equals an
+ * eagerly rebuilt one bit for bit.
  *
  * The tape holds one reference on every node of its graph, so no id it names
  * can be freed and handed to another node while it lives.
@@ -17,32 +19,94 @@
 #include "rules.h"
 
 struct ag_tape {
-    ag_sweep sweep;
+    int64_t n;          /* positions: leaves, then the other nodes, then `none` */
+    int64_t nleaf;      /* the leaves come first: positions 0 .. nleaf - 1 */
+    int64_t root;       /* the root's position */
+    int32_t *id;        /* by position: the node's arena id */
+    int32_t *a, *b;     /* by position: the inputs' positions; a missing one is `none` */
+    uint8_t *op;
+    double *c;
+    double *value;      /* by position: values of the current run */
+    double *adjoint;    /* by position: adjoints of the current run */
+    void *block;        /* the one allocation holding the arrays above */
 };
+
+/* Lay the sweep s out flat in t: the leaves first, then the other nodes in
+ * post-order, then one position `none` that stands for a missing input: its
+ * value is 0.0, what ag_forward is given for a missing y, so the forward loop
+ * needs no branch on arity.
+ * s->stack is free once the order is known: it maps visit index to position. */
+static void lay_out(ag_tape *t, ag_arena *ar, ag_sweep *s)
+{
+    int64_t n = s->n, nleaf = 0, none = s->n, next;
+    for (int64_t i = 0; i < n; i++)
+        if (s->input[2 * s->order[i]] < 0) nleaf++;
+    next = nleaf;
+    nleaf = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = s->order[i];
+        s->stack[k] = (int32_t)(s->input[2 * k] < 0 ? nleaf++ : next++);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = s->order[i];
+        int32_t ka = s->input[2 * k], kb = s->input[2 * k + 1];
+        int32_t pos = s->stack[k];
+        int32_t id = s->visit[k];
+        t->id[pos] = id;
+        t->op[pos] = ar->op[id];
+        t->c[pos] = ar->c[id];
+        t->a[pos] = (int32_t)(ka >= 0 ? s->stack[ka] : none);
+        t->b[pos] = (int32_t)(kb >= 0 ? s->stack[kb] : none);
+    }
+    t->id[none] = -1;
+    t->op[none] = AG_OP_LEAF;
+    t->c[none] = 0.0;
+    t->a[none] = t->b[none] = (int32_t)none;
+    t->n = n + 1;
+    t->nleaf = nleaf;
+    t->root = s->stack[0];
+}
 
 /* ag_tape_new: record the graph below root.  Returns the tape, or NULL with
  * *status set to AG_EBADID or AG_ENOMEM (nothing retained). */
 ag_tape *ag_tape_new(int32_t root, int *status)
 {
     ag_arena *ar = &ag_global_arena;
+    ag_sweep s = {0};
     ag_tape *t = ag_alloc(sizeof *t);
     if (t == NULL) {
         *status = AG_ENOMEM;
         return NULL;
     }
-    t->sweep = (ag_sweep){0};
+    t->block = NULL;
     ag_lock();
     if (!ag_is_live(ar, root)) {
         *status = AG_EBADID;
-    } else if (ag_sweep_order(ar, &t->sweep, root) < 0) {
+    } else if (ag_sweep_order(ar, &s, root) < 0) {
         *status = AG_ENOMEM;
     } else {
-        for (int64_t k = 0; k < t->sweep.n; k++) ar->refs[t->sweep.visit[k]]++;
-        *status = AG_OK;
+        int64_t n = s.n + 1;
+        /* doubles first, for their alignment */
+        t->block = ag_alloc((size_t)n * (3 * sizeof(double) + 3 * sizeof(int32_t) + 1));
+        if (t->block == NULL) {
+            *status = AG_ENOMEM;
+        } else {
+            t->c = t->block;
+            t->value = t->c + n;
+            t->adjoint = t->value + n;
+            t->id = (int32_t *)(t->adjoint + n);
+            t->a = t->id + n;
+            t->b = t->a + n;
+            t->op = (uint8_t *)(t->b + n);
+            lay_out(t, ar, &s);
+            for (int64_t i = 0; i < s.n; i++) ar->refs[s.visit[i]]++;
+            *status = AG_OK;
+        }
     }
     ag_unlock();
+    ag_sweep_free(&s);
     if (*status != AG_OK) {
-        ag_sweep_free(&t->sweep);
+        free(t->block);
         free(t);
         return NULL;
     }
@@ -52,30 +116,46 @@ ag_tape *ag_tape_new(int32_t root, int *status)
 /* ag_tape_size: the number of nodes on the tape, leaves included. */
 int64_t ag_tape_size(const ag_tape *t)
 {
-    return t->sweep.n;
+    return t->n - 1;
 }
 
 /* ag_tape_run: recompute the graph from its leaves' current values, then add
- * d(root)/d(node) * seed into every node's grad, as ag_backward does.  The
- * grads of the non-leaf nodes are reset first, as they would be on a graph
- * built afresh; the leaves' grads accumulate.  *root_value receives the
- * root's new value.  Returns AG_OK (no failure is possible once recorded). */
+ * d(root)/d(node) * seed into every node's grad, as ag_backward does on a
+ * graph built afresh: a non-leaf's grad becomes 0.0 + its adjoint, a leaf's
+ * grad accumulates.  *root_value receives the root's new value.  Returns
+ * AG_OK (nothing can fail once recorded).
+ *
+ * The run works on the tape's own dense arrays and touches the arena only to
+ * read the leaves and write the results back.  The non-leaf positions are in
+ * the post-order of ag_sweep_order, so the loops below apply the rules, and
+ * add the adjoints, in exactly the order ag_sweep_adjoints does. */
 int ag_tape_run(ag_tape *t, double seed, double *root_value)
 {
     ag_arena *ar = &ag_global_arena;
-    ag_sweep *s = &t->sweep;
+    const int64_t n = t->n - 1, nleaf = t->nleaf;     /* n: the position of `none` */
+    const int32_t *a = t->a, *b = t->b, *id = t->id;
+    const uint8_t *op = t->op;
+    const double *c = t->c;
+    double *value = t->value, *adjoint = t->adjoint;
     ag_lock();
-    for (int64_t i = 0; i < s->n; i++) {
-        int32_t k = s->order[i];
-        int32_t ka = s->input[2 * k], kb = s->input[2 * k + 1];
-        if (ka < 0) continue;   /* a leaf keeps its value */
-        int32_t id = s->visit[k];
-        ar->value[id] = ag_forward(ar->op[id], ar->value[s->visit[ka]],
-                                   kb >= 0 ? ar->value[s->visit[kb]] : 0.0, ar->c[id]);
-        ar->grad[id] = 0.0;
+    for (int64_t i = 0; i < nleaf; i++) value[i] = ar->value[id[i]];
+    value[n] = 0.0;
+    for (int64_t i = nleaf; i < n; i++) value[i] = ag_forward(op[i], value[a[i]], value[b[i]], c[i]);
+    for (int64_t i = 0; i <= n; i++) adjoint[i] = 0.0;
+    adjoint[t->root] = seed;
+    for (int64_t i = n - 1; i >= nleaf; i--) {
+        double da = 0.0, db = 0.0;
+        ag_local_grads(op[i], value[a[i]], value[b[i]], c[i], value[i], adjoint[i], &da, &db);
+        adjoint[a[i]] += da;
+        /* not `none`: adding to one place every time would chain the adds */
+        if (b[i] != n) adjoint[b[i]] += db;
     }
-    ag_sweep_adjoints(ar, s, seed, 1);
-    *root_value = ar->value[s->visit[0]];
+    for (int64_t i = 0; i < nleaf; i++) ar->grad[id[i]] += adjoint[i];
+    for (int64_t i = nleaf; i < n; i++) {
+        ar->value[id[i]] = value[i];
+        ar->grad[id[i]] = 0.0 + adjoint[i];     /* as a fresh grad: -0.0 becomes +0.0 */
+    }
+    *root_value = value[t->root];
     ag_unlock();
     return AG_OK;
 }
@@ -85,9 +165,9 @@ int ag_tape_run(ag_tape *t, double seed, double *root_value)
 void ag_tape_free(ag_tape *t)
 {
     if (t == NULL) return;
-    int status = ag_release(t->sweep.visit, (size_t)t->sweep.n);
+    int status = ag_release(t->id, (size_t)t->n - 1);
     (void)status;   /* the tape's nodes are live: it holds them */
-    ag_sweep_free(&t->sweep);
+    free(t->block);
     free(t);
 }
 

@@ -1,9 +1,10 @@
 """Graph replay and SGD in one call: the twin of csrc/replay.c.
 
-A tape is the sweep of one graph, kept: visit (node ids), order (post-order
-of visit indices) and each node's inputs as visit indices.  Replaying
-recomputes every non-leaf value in post-order with the forward rules, then
-runs the same reverse sweep as ``backward``.
+A tape is one graph laid out flat: its leaves, then its other nodes in the
+post-order of the backward sweep, then one position ``none`` standing for a
+missing input (value 0.0).  Replaying reads the leaves' current values,
+recomputes the other values with the forward rules, runs the reverse sweep
+in the order ``backward`` uses, and writes values and grads back.
 """
 
 from __future__ import annotations
@@ -17,12 +18,58 @@ ARITY = arena.ARITY
 
 
 class Tape:
-    __slots__ = ("visit", "order", "input")
+    __slots__ = ("n", "nleaf", "root", "id", "a", "b", "op", "c", "value", "adjoint")
 
-    def __init__(self, visit: list[int], order: list[int], inputs: list[int]) -> None:
-        self.visit = visit
-        self.order = order
-        self.input = inputs     # by 2 * visit index (+1): the inputs' visit indices, -1 none
+    def __init__(self) -> None:
+        self.n = self.nleaf = self.root = 0
+        self.id: list[int] = []     # by position: the node's arena id
+        self.a: list[int] = []      # by position: the inputs' positions; a missing one is none
+        self.b: list[int] = []
+        self.op: list[int] = []
+        self.c: list[float] = []
+        self.value: list[float] = []
+        self.adjoint: list[float] = []
+
+
+def lay_out(t: Tape, visit: list[int], order: list[int]) -> None:
+    """The graph of the sweep (visit, order) laid out flat in t."""
+    op, a, b, c, slot = arena.op, arena.a, arena.b, arena.c, arena.slot
+    n = len(visit)
+    none = n
+    inputs = []                     # by visit index: (ka, kb), -1 for none
+    for node in visit:
+        arity = ARITY[op[node]]
+        inputs.append((slot[a[node]] if arity >= 1 else -1, slot[b[node]] if arity == 2 else -1))
+    nleaf = sum(1 for k in order if inputs[k][0] < 0)
+    pos = [0] * n                   # by visit index: the position
+    nxt = nleaf
+    nleaf = 0
+    for k in order:
+        if inputs[k][0] < 0:
+            pos[k] = nleaf
+            nleaf += 1
+        else:
+            pos[k] = nxt
+            nxt += 1
+    t.id = [-1] * (n + 1)
+    t.op = [arena.LEAF] * (n + 1)
+    t.c = [0.0] * (n + 1)
+    t.a = [none] * (n + 1)
+    t.b = [none] * (n + 1)
+    for k in order:
+        ka, kb = inputs[k]
+        p = pos[k]
+        node = visit[k]
+        t.id[p] = node
+        t.op[p] = op[node]
+        t.c[p] = c[node]
+        t.a[p] = pos[ka] if ka >= 0 else none
+        t.b[p] = pos[kb] if kb >= 0 else none
+    t.n = n + 1
+    t.nleaf = nleaf
+    t.root = pos[0]
+    t.value = [0.0] * (n + 1)
+    t.adjoint = [0.0] * (n + 1)
 
 
 def tape_new(root: int) -> Tape | int:
@@ -31,72 +78,53 @@ def tape_new(root: int) -> Tape | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
-        visit, _order = topo_sort(root)
-        op, a, b, slot, refs = arena.op, arena.a, arena.b, arena.slot, arena.refs
-        inputs = [-1] * (2 * len(visit))
-        for k, node in enumerate(visit):
-            arity = ARITY[op[node]]
-            if arity >= 1:
-                inputs[2 * k] = slot[a[node]]
-            if arity == 2:
-                inputs[2 * k + 1] = slot[b[node]]
+        visit, order = topo_sort(root)
+        t = Tape()
+        lay_out(t, visit, order)
+        refs = arena.refs
+        for node in visit:
             refs[node] += 1
-        return Tape(visit, _order, inputs)
+        return t
 
 
-def tape_size(tape: Tape) -> int:
-    return len(tape.visit)
+def tape_size(t: Tape) -> int:
+    return t.n - 1
 
 
-def sweep_adjoints(tape: Tape, seed: float) -> None:
-    """The reverse sweep of backward.backward over a tape, adding each node's
-    completed adjoint into its grad.  Call with the lock held."""
-    op, c, value, grad = arena.op, arena.c, arena.value, arena.grad
-    visit, inputs = tape.visit, tape.input
-    adjoint = [0.0] * len(visit)
-    adjoint[0] = seed
-    for k in reversed(tape.order):
-        node = visit[k]
-        grad[node] += adjoint[k]
-        ka = inputs[2 * k]
-        if ka < 0:
-            continue
-        kb = inputs[2 * k + 1]
-        if kb >= 0:
-            da, db = LOCAL_GRADS[op[node]](value[visit[ka]], value[visit[kb]], c[node], value[node],
-                                           adjoint[k])
-            adjoint[ka] += da
-            adjoint[kb] += db
-        else:
-            da, _ = LOCAL_GRADS[op[node]](value[visit[ka]], 0.0, c[node], value[node], adjoint[k])
-            adjoint[ka] += da
-
-
-def tape_run(tape: Tape, seed: float) -> float:
-    """Recompute the graph from its leaves' current values, reset the
-    non-leaf grads, add d(root)/d(node) * seed into every grad; returns the
-    root's new value."""
-    op, c, value, grad = arena.op, arena.c, arena.value, arena.grad
-    visit, inputs = tape.visit, tape.input
+def tape_run(t: Tape, seed: float) -> float:
+    """Recompute the graph from its leaves' current values and add
+    d(root)/d(node) * seed into every grad, as backward does on a graph built
+    afresh; returns the root's new value."""
+    n = t.n - 1                     # the position of none
+    nleaf = t.nleaf
+    a, b, ids, op, c = t.a, t.b, t.id, t.op, t.c
+    value, adjoint = t.value, t.adjoint
     with arena.lock:
-        for k in tape.order:
-            ka = inputs[2 * k]
-            if ka < 0:
-                continue
-            node = visit[k]
-            kb = inputs[2 * k + 1]
-            value[node] = FORWARD[op[node]](value[visit[ka]], value[visit[kb]] if kb >= 0 else 0.0,
-                                            c[node])
-            grad[node] = 0.0
-        sweep_adjoints(tape, seed)
-        return value[visit[0]]
+        avalue, agrad = arena.value, arena.grad
+        for i in range(nleaf):
+            value[i] = avalue[ids[i]]
+        value[n] = 0.0
+        for i in range(nleaf, n):
+            value[i] = FORWARD[op[i]](value[a[i]], value[b[i]], c[i])
+        for i in range(n + 1):
+            adjoint[i] = 0.0
+        adjoint[t.root] = seed
+        for i in range(n - 1, nleaf - 1, -1):
+            da, db = LOCAL_GRADS[op[i]](value[a[i]], value[b[i]], c[i], value[i], adjoint[i])
+            adjoint[a[i]] += da
+            if b[i] != n:
+                adjoint[b[i]] += db
+        for i in range(nleaf):
+            agrad[ids[i]] += adjoint[i]
+        for i in range(nleaf, n):
+            avalue[ids[i]] = value[i]
+            agrad[ids[i]] = 0.0 + adjoint[i]    # as a fresh grad: -0.0 becomes +0.0
+        return value[t.root]
 
 
-def tape_free(tape: Tape) -> None:
-    arena.release(tape.visit)
-    tape.visit = []
-    tape.order = []
-    tape.input = []
+def tape_free(t: Tape) -> None:
+    arena.release(t.id[: t.n - 1])
+    t.__init__()  # type: ignore[misc]
 
 
 def sgd(ids: list[int], lr: float) -> int:
