@@ -1,6 +1,7 @@
 """Command line: ``python -m autograd <command>``.
 
   check   gradcheck every op on every available backend
+  bench   time autograd against micrograd and PyTorch (--quick, --json)
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="gradcheck every op on every available backend")
-    args = parser.parse_args(argv)
+    sub.add_parser("bench", help="time autograd against micrograd and PyTorch", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from .bench import main as bench_main
+
+        return bench_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "check":
         from .selfcheck import main as check_main
 
