@@ -248,6 +248,7 @@ int ag_release(const int32_t *ids, size_t n)
         if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
         else status = AG_EBADID;
     }
+    ag_scratch_trim(ar);
     ag_unlock();
     return status;
 }

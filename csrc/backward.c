@@ -18,23 +18,48 @@
 #include "backward.h"
 #include "rules.h"
 
+/* Bytes of per-call arrays per node of room. */
+#define AG_SWEEP_BYTES (sizeof(double) + 5 * sizeof(int32_t) + 1)
+
+/* ag_sweep_free: end a sweep's use of the arena's scratch block. */
 void ag_sweep_free(ag_sweep *s)
 {
-    free(s->block);
     *s = (ag_sweep){0};
 }
 
-/* Carve every per-call array out of one block with room for cap nodes.  The
- * caller passes the number of live nodes, a bound on any graph's size, so the
- * arrays never grow and filling them needs no bounds check; malloc maps a
- * large block lazily, so room a small graph leaves unused costs no memory.
- * AG_ENOMEM on failure. */
-static int sweep_alloc(ag_sweep *s, int64_t cap)
+/* ag_scratch_trim: free the scratch block once it is more than four times
+ * the size the live nodes could need, so a graph that is gone does not keep
+ * its sweep's memory.  Called with the lock held, by ag_release. */
+void ag_scratch_trim(ag_arena *ar)
 {
+    size_t need = (size_t)(ar->count - ar->nfree) * AG_SWEEP_BYTES;
+    if (ar->scratch_size > 4 * need) {
+        free(ar->scratch);
+        ar->scratch = NULL;
+        ar->scratch_size = 0;
+    }
+}
+
+/* Carve every per-call array out of the arena's scratch block, with room for
+ * cap nodes.  The caller passes the number of live nodes, a bound on any
+ * graph's size, so the arrays never grow and filling them needs no bounds
+ * check.  The block is kept from one call to the next (only its size is
+ * state: every array is written before it is read, and `slot` is a sparse
+ * set), because a fresh block of this size costs a page fault, and the kernel
+ * zeroing a page, every 4 KiB: on a 1M-node chain that was more than the sweep
+ * itself.  AG_ENOMEM on failure. */
+static int sweep_alloc(ag_arena *ar, ag_sweep *s, int64_t cap)
+{
+    size_t bytes = (size_t)cap * AG_SWEEP_BYTES;
+    if (ar->scratch_size < bytes) {
+        free(ar->scratch);
+        ar->scratch_size = 0;
+        ar->scratch = ag_alloc(bytes);
+        if (ar->scratch == NULL) return AG_ENOMEM;
+        ar->scratch_size = bytes;
+    }
+    char *p = ar->scratch;
     /* the doubles first, so they stay 8-byte aligned */
-    size_t bytes = (size_t)cap * (sizeof(double) + 5 * sizeof(int32_t) + 1);
-    char *p = ag_alloc(bytes);
-    if (p == NULL) return AG_ENOMEM;
     s->block = p;
     s->adjoint = (double *)p;
     s->visit = (int32_t *)(s->adjoint + cap);
@@ -51,7 +76,7 @@ static int sweep_alloc(ag_sweep *s, int64_t cap)
  * freed). */
 int64_t ag_sweep_order(ag_arena *ar, ag_sweep *s, int32_t root)
 {
-    if (sweep_alloc(s, (int64_t)ar->count - ar->nfree) != AG_OK) return AG_ENOMEM;
+    if (sweep_alloc(ar, s, (int64_t)ar->count - ar->nfree) != AG_OK) return AG_ENOMEM;
     int32_t *visit = s->visit, *input = s->input, *stack = s->stack, *slot = ar->slot;
     uint8_t *next = s->next;    /* by visit index: which input to descend into next */
     int32_t n = 1, depth = 1, norder = 0;

@@ -7,7 +7,7 @@
 #include "arena.h"
 
 typedef struct {
-    void *block;        /* the one allocation holding every array below */
+    void *block;        /* the arena's scratch block, holding every array below */
     double *adjoint;    /* by visit index */
     int32_t *visit;     /* node ids, by visit index (visit[0] is the root) */
     int32_t *input;     /* by 2 * visit index (+1): the inputs' visit indices, -1 none */
