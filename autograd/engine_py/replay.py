@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import errors
 from . import arena
-from .backward import topo_sort
+from .backward import sweep_order
 from .rules import FORWARD, LOCAL_GRADS
 
 ARITY = arena.ARITY
@@ -31,21 +31,17 @@ class Tape:
         self.adjoint: list[float] = []
 
 
-def lay_out(t: Tape, visit: list[int], order: list[int]) -> None:
-    """The graph of the sweep (visit, order) laid out flat in t."""
-    op, a, b, c, slot = arena.op, arena.a, arena.b, arena.c, arena.slot
+def lay_out(t: Tape, visit: list[int], inputs: list[int], order: list[int]) -> None:
+    """The graph of the sweep (visit, inputs, order) laid out flat in t."""
+    op, c = arena.op, arena.c
     n = len(visit)
     none = n
-    inputs = []                     # by visit index: (ka, kb), -1 for none
-    for node in visit:
-        arity = ARITY[op[node]]
-        inputs.append((slot[a[node]] if arity >= 1 else -1, slot[b[node]] if arity == 2 else -1))
-    nleaf = sum(1 for k in order if inputs[k][0] < 0)
+    nleaf = sum(1 for k in order if inputs[2 * k] < 0)
     pos = [0] * n                   # by visit index: the position
     nxt = nleaf
     nleaf = 0
     for k in order:
-        if inputs[k][0] < 0:
+        if inputs[2 * k] < 0:
             pos[k] = nleaf
             nleaf += 1
         else:
@@ -57,7 +53,7 @@ def lay_out(t: Tape, visit: list[int], order: list[int]) -> None:
     t.a = [none] * (n + 1)
     t.b = [none] * (n + 1)
     for k in order:
-        ka, kb = inputs[k]
+        ka, kb = inputs[2 * k], inputs[2 * k + 1]
         p = pos[k]
         node = visit[k]
         t.id[p] = node
@@ -78,9 +74,9 @@ def tape_new(root: int) -> Tape | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
-        visit, order = topo_sort(root)
+        visit, inputs, order = sweep_order(root)
         t = Tape()
-        lay_out(t, visit, order)
+        lay_out(t, visit, inputs, order)
         refs = arena.refs
         for node in visit:
             refs[node] += 1
