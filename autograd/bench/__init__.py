@@ -14,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from typing import Any, Callable
 
 from . import engines
@@ -23,11 +24,14 @@ class Config:
     def __init__(self, quick: bool, rounds: int | None) -> None:
         self.quick = quick
         self.rounds = rounds or (3 if quick else 7)
-        self.chain = 200_000 if quick else 1_000_000       # W2 nodes, autograd
-        self.dag = 200_000 if quick else 1_000_000         # W3 nodes, autograd
-        self.peer_nodes = 50_000 if quick else 200_000     # W2/W3 nodes, PyTorch 0-dim
-        self.w4 = 200_000 if quick else 1_000_000
+        self.warmup = not quick                             # one untimed round first
+        self.chain = 100_000 if quick else 1_000_000       # W2 nodes, autograd
+        self.dag = 100_000 if quick else 1_000_000         # W3 nodes, autograd
+        self.peer_nodes = 20_000 if quick else 200_000     # W2/W3 nodes, PyTorch 0-dim
+        self.w4 = 100_000 if quick else 1_000_000          # W4 nodes, autograd
+        self.w4_peer = 20_000 if quick else 200_000        # W4 nodes, micrograd and PyTorch
         self.big = 0 if quick else 10_000_000
+        self.clock = "cpu"
 
 
 def _log(msg: str) -> None:
@@ -93,7 +97,8 @@ def run_timed(cfg: Config, only: set[str]) -> dict[str, Any]:
                 continue
             steps[engine] = step
         results[workload] = {e: {} for e in steps}
-        for r in range(cfg.rounds + 1):
+        first = 0 if cfg.warmup else 1
+        for r in range(first, cfg.rounds + 1):
             _log(f"{workload}: round {r}/{cfg.rounds}" + (" (warm-up)" if r == 0 else ""))
             for engine, step in steps.items():
                 gc.collect()
@@ -113,7 +118,8 @@ def run_memory(cfg: Config) -> dict[str, Any]:
                                 if _available(mod)]
     for engine in candidates:
         _log(f"W4: {engine}")
-        out["W4"][engine] = _subprocess(["w4", engine, str(cfg.w4)])
+        n = cfg.w4 if engine in ("c", "python") else cfg.w4_peer
+        out["W4"][engine] = _subprocess(["w4", engine, str(n)])
     if cfg.big and "c" in _backends():
         _log(f"big: {cfg.big:,} nodes on the C backend")
         out["big"] = _subprocess(["big", str(cfg.big)])
@@ -203,9 +209,10 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 def markdown(cfg: Config, data: dict[str, Any]) -> str:
     t, summary, mem = data["timed"], data["summary"], data["memory"]
-    lines = [f"autograd bench ({'quick' if cfg.quick else 'full'}: {cfg.rounds} rounds, medians; "
-             f"ratios are medians of same-round ratios; Python {platform.python_version()}, "
-             f"{platform.machine()})", ""]
+    clock = "CPU time of the process" if cfg.clock == "cpu" else "wall-clock time"
+    lines = [f"autograd bench ({'quick' if cfg.quick else 'full'}: {cfg.rounds} rounds, engines "
+             f"interleaved; medians of {clock}; ratios are medians of same-round ratios; "
+             f"Python {platform.python_version()}, {platform.machine()})", ""]
     w1 = t.get("W1", {})
     if w1:
         lines += ["**W1** micrograd's demo step, MLP(2,[16,16,1]), 100 moons (ms)", "",
@@ -233,10 +240,12 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
                          + " | ".join(_fmt(vals[p]) for p in phases) + " |")
         lines.append("")
     if mem["W4"]:
-        lines += [f"**W4** bytes per node retained by a live graph ({cfg.w4:,}-node chain, "
-                  "resident set growth)", "", "| engine | bytes/node |", "|---|---:|"]
+        lines += ["**W4** bytes per node retained by a live graph (a chain held by its root; "
+                  "growth of the resident set)", "", "| engine | nodes | bytes/node |",
+                  "|---|---:|---:|"]
         for engine, res in mem["W4"].items():
-            lines.append(f"| {engine} | {_fmt(res and res['bytes_per_node'])} |")
+            nodes = f"{res['nodes']:,}" if res else "—"
+            lines.append(f"| {engine} | {nodes} | {_fmt(res and res['bytes_per_node'])} |")
         lines.append("")
     if mem.get("big"):
         b = mem["big"]
@@ -267,10 +276,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller graphs, 3 rounds: under a minute")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 7, quick 3)")
+    parser.add_argument("--wall", action="store_true",
+                        help="time with the wall clock (default: CPU time of the process)")
+    parser.add_argument("--render", metavar="FILE",
+                        help="print the Markdown table of a run saved with --json, and exit")
     parser.add_argument("--only", choices=["W1", "W2", "W3", "W4"], action="append",
                         help="run only these workloads (repeatable)")
     args = parser.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            data = json.load(f)
+        cfg = Config(False, None)
+        vars(cfg).update(data["config"])
+        print(markdown(cfg, data))
+        return 0
     cfg = Config(args.quick, args.rounds)
+    if args.wall:
+        cfg.clock = "wall"
+        engines.clock = time.perf_counter
     only = set(args.only or ["W1", "W2", "W3", "W4"])
     timed = run_timed(cfg, only)
     memory = run_memory(cfg) if "W4" in only else {"W4": {}, "big": None}
