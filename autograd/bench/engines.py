@@ -25,6 +25,11 @@ Step = Callable[[int], "dict[str, float]"]
 Workload = Callable[[int], "tuple[Step, int] | None"]   # (n) -> (step, nodes), or None
 
 
+def last_params(step: Step) -> list[float]:
+    """The parameter values of an autograd W1 step's model (for parity)."""
+    return [p.data for p in step.params]  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------- autograd
 def _autograd(backend: str) -> Any:
     import autograd as ag
@@ -63,6 +68,7 @@ def w1_autograd(backend: str) -> Step:
         return {"forward": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free": t4 - t3,
                 "total": t4 - t0, "loss": value}
 
+    step.params = params  # type: ignore[attr-defined]
     return step
 
 
@@ -87,6 +93,7 @@ def w1_replay(backend: str) -> Step:
         return {"forward+backward": t1 - t0, "update": t2 - t1, "total": t2 - t0, "loss": value,
                 "nodes": float(len(tape))}
 
+    step.params = model.parameters()  # type: ignore[attr-defined]
     return step
 
 
