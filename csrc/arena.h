@@ -36,6 +36,7 @@ extern ag_arena ag_global_arena;
 void ag_lock(void);
 void ag_unlock(void);
 int ag_is_live(const ag_arena *ar, int32_t id);
+int ag_injected_failure(void);
 void *ag_alloc(size_t size);
 void *ag_realloc(void *p, size_t size);
 void ag_scratch_trim(ag_arena *ar);

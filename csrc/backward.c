@@ -51,6 +51,9 @@ void ag_scratch_trim(ag_arena *ar)
 static int sweep_alloc(ag_arena *ar, ag_sweep *s, int64_t cap)
 {
     size_t bytes = (size_t)cap * AG_SWEEP_BYTES;
+    /* Reusing the block counts as an allocation for the test hook, so that a
+     * sweep fails under it whether or not the block had to grow. */
+    if (ar->scratch_size >= bytes && ag_injected_failure()) return AG_ENOMEM;
     if (ar->scratch_size < bytes) {
         free(ar->scratch);
         ar->scratch_size = 0;

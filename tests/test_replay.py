@@ -161,3 +161,22 @@ def test_sgd_refuses_non_leaves(backend: str) -> None:
     with pytest.raises(ValueError, match="leaf"):
         replay.SGD([x, y], 0.1)
     assert x.data == 1.0
+
+
+def test_out_of_memory_is_loud_and_changes_nothing(backend: str) -> None:
+    eng = ag.backend.ENGINES[backend]
+    x = Value(2.0)
+    y = x * x
+    y.backward()                # the sweep's scratch exists: reusing it must fail too
+    x.grad = 0.0
+    live = ag.stats()["live_nodes"]
+    for attempt in (lambda: replay.Tape(y), y.backward):
+        eng.fail_after(0)
+        try:
+            with pytest.raises(MemoryError):
+                attempt()
+        finally:
+            eng.fail_after(-1)
+        assert x.grad == 0.0 and ag.stats()["live_nodes"] == live
+    with replay.Tape(y) as tape:
+        assert tape.run() == 4.0 and x.grad == 4.0

@@ -74,6 +74,8 @@ def tape_new(root: int) -> Tape | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
+        if arena.injected_failure():
+            return errors.ENOMEM
         visit, inputs, order = sweep_order(root)
         t = Tape()
         lay_out(t, visit, inputs, order)
