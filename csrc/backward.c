@@ -68,27 +68,34 @@ static int sweep_alloc(ag_arena *ar, ag_sweep *s, int64_t cap)
     s->visit = (int32_t *)(s->adjoint + cap);
     s->input = s->visit + cap;
     s->order = s->input + 2 * cap;
-    s->stack = s->order + cap;
-    s->next = (uint8_t *)(s->stack + cap);
+    s->position = s->order + cap;
+    s->next = (uint8_t *)(s->position + cap);
     s->cap = cap;
     return AG_OK;
 }
 
-/* ag_sweep_order: fill s (visit, input, order; s->n nodes) for the graph
- * below root, a live node.  Returns s->n, or AG_ENOMEM (s is then only to be
- * freed). */
+/* ag_sweep_order: fill s (visit, input, order; s->n nodes; adjoint zeroed)
+ * for the graph below root, a live node.  Returns s->n, or AG_ENOMEM (s is
+ * then only to be freed).
+ *
+ * The depth-first path lives at the far end of the order array, growing
+ * down: a node is on the path or in the order, never both, so the two never
+ * meet, and the sweep touches one array less. */
 int64_t ag_sweep_order(ag_arena *ar, ag_sweep *s, int32_t root)
 {
     if (sweep_alloc(ar, s, (int64_t)ar->count - ar->nfree) != AG_OK) return AG_ENOMEM;
-    int32_t *visit = s->visit, *input = s->input, *stack = s->stack, *slot = ar->slot;
+    int32_t *visit = s->visit, *input = s->input, *order = s->order, *slot = ar->slot;
+    int32_t *stack = order + s->cap - 1;   /* stack[-d]: the path's d-th node from the root */
+    double *adjoint = s->adjoint;
     uint8_t *next = s->next;    /* by visit index: which input to descend into next */
     int32_t n = 1, depth = 1, norder = 0;
     visit[0] = root;
     next[0] = 0;
+    adjoint[0] = 0.0;
     slot[root] = 0;
     stack[0] = 0;
     while (depth > 0) {
-        int32_t k = stack[depth - 1];
+        int32_t k = stack[1 - depth];
         int32_t id = visit[k];
         int j = next[k];
         if (j < ag_op_arity(ar->op[id])) {
@@ -100,14 +107,15 @@ int64_t ag_sweep_order(ag_arena *ar, ag_sweep *s, int32_t root)
                 v = n++;
                 visit[v] = in;
                 next[v] = 0;
+                adjoint[v] = 0.0;
                 slot[in] = v;
-                stack[depth++] = v;
+                stack[-depth++] = v;
             }
             input[2 * k + j] = v;
         } else {
             if (j < 2) input[2 * k + 1] = -1;
             if (j < 1) input[2 * k] = -1;
-            s->order[norder++] = k;
+            order[norder++] = k;
             depth--;
         }
     }
@@ -137,7 +145,8 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
     return n;
 }
 
-/* ag_sweep_adjoints: the reverse sweep over a filled s: s->adjoint[k] becomes
+/* ag_sweep_adjoints: the reverse sweep over s, as ag_sweep_order left it
+ * (adjoints zeroed): s->adjoint[k] becomes
  * d(root)/d(visit[k]) * seed.  A node's adjoint is complete when the sweep
  * reaches it (every node using it comes later in the order, so earlier in
  * the sweep): with add_to_grad set it is added into grad there and then. */
@@ -145,7 +154,6 @@ void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad)
 {
     double *adjoint = s->adjoint;
     const int32_t *input = s->input, *visit = s->visit;
-    for (int64_t k = 0; k < s->n; k++) adjoint[k] = 0.0;
     adjoint[0] = seed;
     for (int64_t i = s->n - 1; i >= 0; i--) {
         int32_t k = s->order[i];

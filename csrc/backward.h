@@ -12,7 +12,7 @@ typedef struct {
     int32_t *visit;     /* node ids, by visit index (visit[0] is the root) */
     int32_t *input;     /* by 2 * visit index (+1): the inputs' visit indices, -1 none */
     int32_t *order;     /* visit indices in post-order: inputs first */
-    int32_t *stack;     /* visit indices on the depth-first path */
+    int32_t *position;  /* free for the caller (replay.c maps visit index to position) */
     uint8_t *next;      /* by visit index: which input to descend into next */
     int64_t n;          /* nodes reached */
     int64_t cap;        /* room in the arrays above, in nodes */

@@ -35,7 +35,7 @@ struct ag_tape {
  * post-order, then one position `none` that stands for a missing input: its
  * value is 0.0, what ag_forward is given for a missing y, so the forward loop
  * needs no branch on arity.
- * s->stack is free once the order is known: it maps visit index to position. */
+ * s->position maps visit index to position. */
 static void lay_out(ag_tape *t, ag_arena *ar, ag_sweep *s)
 {
     int64_t n = s->n, nleaf = 0, none = s->n, next;
@@ -45,18 +45,18 @@ static void lay_out(ag_tape *t, ag_arena *ar, ag_sweep *s)
     nleaf = 0;
     for (int64_t i = 0; i < n; i++) {
         int32_t k = s->order[i];
-        s->stack[k] = (int32_t)(s->input[2 * k] < 0 ? nleaf++ : next++);
+        s->position[k] = (int32_t)(s->input[2 * k] < 0 ? nleaf++ : next++);
     }
     for (int64_t i = 0; i < n; i++) {
         int32_t k = s->order[i];
         int32_t ka = s->input[2 * k], kb = s->input[2 * k + 1];
-        int32_t pos = s->stack[k];
+        int32_t pos = s->position[k];
         int32_t id = s->visit[k];
         t->id[pos] = id;
         t->op[pos] = ar->op[id];
         t->c[pos] = ar->c[id];
-        t->a[pos] = (int32_t)(ka >= 0 ? s->stack[ka] : none);
-        t->b[pos] = (int32_t)(kb >= 0 ? s->stack[kb] : none);
+        t->a[pos] = (int32_t)(ka >= 0 ? s->position[ka] : none);
+        t->b[pos] = (int32_t)(kb >= 0 ? s->position[kb] : none);
     }
     t->id[none] = -1;
     t->op[none] = AG_OP_LEAF;
@@ -64,7 +64,7 @@ static void lay_out(ag_tape *t, ag_arena *ar, ag_sweep *s)
     t->a[none] = t->b[none] = (int32_t)none;
     t->n = n + 1;
     t->nleaf = nleaf;
-    t->root = s->stack[0];
+    t->root = s->position[0];
 }
 
 /* ag_tape_new: record the graph below root.  Returns the tape, or NULL with
