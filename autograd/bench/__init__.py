@@ -215,7 +215,8 @@ def summarize(cfg: Config, timed: dict, memory: dict) -> dict[str, Any]:
     if memory.get("big"):
         b = memory["big"]
         ok = b["nodes"] >= 10_000_000 and b["live_after_free"] <= 1 and b["grad_ok"] == 1.0
-        targets.append({"target": f"{b['nodes']:,}-node graph built, back-propagated, freed",
+        targets.append({"target": f"{b['nodes']:,}-node graph built, back-propagated, freed "
+                        "(total time)",
                         "value": b["build_s"] + b["backward_s"] + b["free_s"], "goal": None,
                         "unit": "s", "met": ok, "higher_is_better": False})
     return {"per_node": per_node, "targets": targets}
@@ -278,9 +279,12 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
                   f"{b['peak_rss_bytes'] / 2**20:,.0f} MiB", ""]
     lines += ["**Targets**", "", "| target | measured | goal | met |", "|---|---:|---:|:---:|"]
     for tg in summary["targets"]:
-        goal = "" if tg["goal"] is None else ("≥ " if tg["higher_is_better"] else "≤ ") + _fmt(tg["goal"])
+        if tg["goal"] is None:
+            goal = "done"
+        else:
+            goal = ("≥ " if tg["higher_is_better"] else "≤ ") + f"{_fmt(tg['goal'])} {tg['unit']}"
         met = {True: "yes", False: "**no**", None: "—"}[tg["met"]]
-        lines.append(f"| {tg['target']} | {_fmt(tg['value'])} {tg['unit']} | {goal} {tg['unit']} | {met} |")
+        lines.append(f"| {tg['target']} | {_fmt(tg['value'])} {tg['unit']} | {goal} | {met} |")
     lines.append("")
     par = data.get("parity", {})
     if par:
