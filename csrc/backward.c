@@ -27,13 +27,19 @@ void ag_sweep_free(ag_sweep *s)
     *s = (ag_sweep){0};
 }
 
-/* ag_scratch_trim: free the scratch block once it is more than four times
- * the size the live nodes could need, so a graph that is gone does not keep
- * its sweep's memory.  Called with the lock held, by ag_release. */
+/* A scratch block this small is kept whatever the live nodes: a training
+ * loop frees its graph after every step, and reallocating the block for the
+ * next backward would bring the page faults back. */
+#define AG_SCRATCH_KEEP ((size_t)8 << 20)
+
+/* ag_scratch_trim: free the scratch block once it is larger than
+ * AG_SCRATCH_KEEP and more than four times the size the live nodes could
+ * need, so a large graph that is gone does not keep its sweep's memory.
+ * Called with the lock held, by ag_release. */
 void ag_scratch_trim(ag_arena *ar)
 {
     size_t need = (size_t)(ar->count - ar->nfree) * AG_SWEEP_BYTES;
-    if (ar->scratch_size > 4 * need) {
+    if (ar->scratch_size > AG_SCRATCH_KEEP && ar->scratch_size > 4 * need) {
         free(ar->scratch);
         ar->scratch = NULL;
         ar->scratch_size = 0;
