@@ -18,6 +18,14 @@
 #include "backward.h"
 #include "rules.h"
 
+/* How many nodes ahead the reverse sweep asks for scattered data. */
+#define AG_PREFETCH 16
+#if defined(__GNUC__)
+#define AG_PREFETCH_LINE(p) __builtin_prefetch((p))
+#else
+#define AG_PREFETCH_LINE(p) ((void)(p))
+#endif
+
 /* Bytes of per-call arrays per node of room. */
 #define AG_SWEEP_BYTES (sizeof(double) + 5 * sizeof(int32_t) + 1)
 
@@ -159,16 +167,28 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
 void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad)
 {
     double *adjoint = s->adjoint;
-    const int32_t *input = s->input, *visit = s->visit;
+    const int32_t *input = s->input, *visit = s->visit, *order = s->order;
     adjoint[0] = seed;
     for (int64_t i = s->n - 1; i >= 0; i--) {
-        int32_t k = s->order[i];
+        if (i >= AG_PREFETCH) {
+            /* a node's second input is wherever the graph put it: ask for
+             * its value and adjoint a few nodes ahead of the sweep */
+            int32_t k = order[i - AG_PREFETCH];
+            int32_t kb = input[2 * k + 1];
+            if (kb >= 0) {
+                AG_PREFETCH_LINE(&adjoint[kb]);
+                AG_PREFETCH_LINE(&ar->value[ar->b[visit[k]]]);
+            }
+        }
+        int32_t k = order[i];
         int32_t ka = input[2 * k], kb = input[2 * k + 1];
         int32_t id = visit[k];
         if (add_to_grad) ar->grad[id] += adjoint[k];
         if (ka < 0) continue;   /* a leaf */
         double da = 0.0, db = 0.0;
-        ag_local_grads(ar->op[id], ar->value[visit[ka]], kb >= 0 ? ar->value[visit[kb]] : 0.0,
+        /* the inputs' ids from the node itself: visit[ka] would be one more
+         * scattered read */
+        ag_local_grads(ar->op[id], ar->value[ar->a[id]], kb >= 0 ? ar->value[ar->b[id]] : 0.0,
                        ar->c[id], ar->value[id], adjoint[k], &da, &db);
         adjoint[ka] += da;
         if (kb >= 0) adjoint[kb] += db;
