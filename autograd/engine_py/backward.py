@@ -64,7 +64,7 @@ def sweep_adjoints(visit: list[int], inputs: list[int], order: list[int], seed: 
     """The reverse sweep: adjoint[k] becomes d(root)/d(visit[k]) * seed, and
     is added into grad when the sweep reaches the node (every node using it
     comes before it in the sweep, so it is complete then)."""
-    op, c, value, grad = arena.op, arena.c, arena.value, arena.grad
+    op, a, b, c, value, grad = arena.op, arena.a, arena.b, arena.c, arena.value, arena.grad
     adjoint = [0.0] * len(visit)
     adjoint[0] = seed
     for k in reversed(order):
@@ -75,12 +75,12 @@ def sweep_adjoints(visit: list[int], inputs: list[int], order: list[int], seed: 
             continue    # a leaf
         kb = inputs[2 * k + 1]
         if kb >= 0:
-            da, db = LOCAL_GRADS[op[node]](value[visit[ka]], value[visit[kb]], c[node], value[node],
+            da, db = LOCAL_GRADS[op[node]](value[a[node]], value[b[node]], c[node], value[node],
                                            adjoint[k])
             adjoint[ka] += da
             adjoint[kb] += db
         else:
-            da, _ = LOCAL_GRADS[op[node]](value[visit[ka]], 0.0, c[node], value[node], adjoint[k])
+            da, _ = LOCAL_GRADS[op[node]](value[a[node]], 0.0, c[node], value[node], adjoint[k])
             adjoint[ka] += da
 
 
