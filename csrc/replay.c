@@ -2,12 +2,11 @@
  *
  * A tape is one graph laid out flat: its leaves, then its other nodes in the
  * post-order of backward.c's sweep; per position the node's op, constant and
- * input positions.  Replaying reads
- * the leaves' current values from the arena, recomputes every other value
- * with ag_forward, runs the reverse sweep with ag_local_grads in the order
- * ag_backward uses, and writes values and grads back to the arena.  Same
- * arena, same formulas, same order of operations: a replayed step equals an
- * eagerly rebuilt one bit for bit.
+ * input positions.  Replaying reads the leaves' current values from the
+ * arena, recomputes every other value with ag_forward, runs the reverse sweep
+ * with ag_local_grads in the order ag_backward uses, and writes values and
+ * grads back to the arena.  Same arena, same formulas, same order of
+ * operations: a replayed step equals an eagerly rebuilt one bit for bit.
  *
  * The tape holds one reference on every node of its graph, so no id it names
  * can be freed and handed to another node while it lives.
@@ -34,8 +33,7 @@ struct ag_tape {
 /* Lay the sweep s out flat in t: the leaves first, then the other nodes in
  * post-order, then one position `none` that stands for a missing input: its
  * value is 0.0, what ag_forward is given for a missing y, so the forward loop
- * needs no branch on arity.
- * s->position maps visit index to position. */
+ * needs no branch on arity.  s->position maps visit index to position. */
 static void lay_out(ag_tape *t, ag_arena *ar, ag_sweep *s)
 {
     int64_t n = s->n, nleaf = 0, none = s->n, next;
