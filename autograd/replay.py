@@ -126,7 +126,9 @@ def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:
     """Call ``fn()`` once to build a graph and return its Tape.  While fn
     runs, reading any Value's value (``.data``, ``float(v)``) raises
     ReplayError, since a replay cannot repeat a decision taken on it; pass
-    ``allow_reads=True`` when the values read do not steer the graph."""
+    ``allow_reads=True`` when the values read do not steer the graph.  The
+    watch is on the current backend's engine as a whole: record from one
+    thread at a time, with no other thread reading values meanwhile."""
     from . import backend
 
     eng = backend.engine
