@@ -180,3 +180,28 @@ def test_out_of_memory_is_loud_and_changes_nothing(backend: str) -> None:
         assert x.grad == 0.0 and ag.stats()["live_nodes"] == live
     with replay.Tape(y) as tape:
         assert tape.run() == 4.0 and x.grad == 4.0
+
+
+def test_verify_catches_a_changed_constant_and_a_new_leaf(backend: str) -> None:
+    x = Value(1.5)
+    scale = [2.0]
+
+    def fn() -> Value:
+        return (x * scale[0]).tanh()
+
+    tape = replay.record(fn)
+    tape.verify(fn())
+    scale[0] = 3.0                      # a number baked into the tape changed
+    with pytest.raises(replay.ReplayError, match="constant"):
+        tape.verify(fn())
+
+    def fresh_leaf() -> Value:
+        return x * Value(scale[0])      # a leaf made inside the function
+
+    tape2 = replay.record(fresh_leaf)
+    tape2.verify(fresh_leaf())          # a new leaf with the same value is fine
+    scale[0] = 4.0
+    with pytest.raises(replay.ReplayError, match="new leaf"):
+        tape2.verify(fresh_leaf())
+    tape.close()
+    tape2.close()
