@@ -3,6 +3,7 @@
   check   gradcheck every op on every available backend
   demo    train micrograd's MLP on two moons (try --plot boundary.png)
   explain show the backward pass of one expression (e.g. "x*x + 2**x - 1/x" x=2)
+  bench   time autograd against micrograd and PyTorch (--quick, --json)
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     from .explain_command import add_arguments as explain_arguments
 
     explain_arguments(sub.add_parser("explain", help="forward and explained backward of one expression"))
-    args = parser.parse_args(argv)
+    sub.add_parser("bench", help="time autograd against micrograd and PyTorch", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from .bench import main as bench_main
+
+        return bench_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "check":
         from .selfcheck import main as check_main
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["csrc/arena.c", "csrc/backward.c", "csrc/rules.c"]
+SOURCES = ["csrc/arena.c", "csrc/backward.c", "csrc/replay.c", "csrc/rules.c"]
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c11", "-pthread"]
 
 
@@ -41,7 +41,7 @@ ffibuilder.set_source(
     '#include "autograd.h"',
     sources=SOURCES,
     include_dirs=["csrc"],
-    depends=["csrc/autograd.h", "csrc/arena.h", "csrc/rules.h"],
+    depends=["csrc/autograd.h", "csrc/arena.h", "csrc/backward.h", "csrc/rules.h"],
     extra_compile_args=CFLAGS + extra,
     extra_link_args=["-pthread"] + extra,
     libraries=["m"],

@@ -13,7 +13,7 @@ Value would cost more than the op that made it.
 from __future__ import annotations
 
 import threading
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from . import errors
 
@@ -36,6 +36,7 @@ class Engine:
         "name", "leaf", "apply", "apply_detached", "value", "grad", "set_value", "set_grad",
         "retain", "backward", "check", "fail_after", "pending",
         "_release", "_node_info", "_topo", "_gradients", "_stats", "_flush_lock",
+        "tape_new", "tape_run", "tape_size", "tape_free", "id_array", "sgd",
     )
 
     def __init__(
@@ -58,6 +59,12 @@ class Engine:
         topo: Callable[[int], list[int] | int],
         gradients: Callable[[int, float, list[int]], list[float] | int],
         stats: Callable[[], tuple[int, int, int]],
+        tape_new: Callable[[int], Any],
+        tape_run: Callable[[Any, float], float],
+        tape_size: Callable[[Any], int],
+        tape_free: Callable[[Any], None],
+        id_array: Callable[[list[int]], Any],
+        sgd: Callable[[Any, float], int],
     ) -> None:
         self.name = name
         self.leaf = leaf
@@ -78,6 +85,14 @@ class Engine:
         self._gradients = gradients
         self._stats = stats
         self._flush_lock = threading.Lock()
+        # Graph replay (autograd/replay.py): tape_new returns a tape or a
+        # negative status; id_array makes the engine's form of a list of ids.
+        self.tape_new = tape_new
+        self.tape_run = tape_run
+        self.tape_size = tape_size
+        self.tape_free = tape_free
+        self.id_array = id_array
+        self.sgd = sgd
 
     def flush(self) -> None:
         """Release every pending node.  Safe from any thread and from __del__:

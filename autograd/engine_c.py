@@ -44,6 +44,37 @@ def _stats() -> tuple[int, int, int]:
     return (out.live_nodes, out.capacity, out.free_nodes)
 
 
+def _tape_new(root: int) -> object:
+    status = ffi.new("int *")
+    tape = lib.ag_tape_new(root, status)
+    if tape == ffi.NULL:
+        return status[0]
+    # freed by the garbage collector at the latest; Tape.close frees it now
+    return (ffi.gc(tape, lib.ag_tape_free), ffi.new("double *"))
+
+
+def _tape_run(tape: tuple, seed: float) -> float:
+    handle, out = tape
+    lib.ag_tape_run(handle, seed, out)
+    return out[0]
+
+
+def _tape_size(tape: tuple) -> int:
+    return lib.ag_tape_size(tape[0])
+
+
+def _tape_free(tape: tuple) -> None:
+    ffi.release(tape[0])
+
+
+def _id_array(ids: list[int]) -> tuple:
+    return (ffi.new("int32_t[]", ids), len(ids))
+
+
+def _sgd(ids: tuple, lr: float) -> int:
+    return lib.ag_sgd(ids[0], ids[1], lr)
+
+
 def _check_op_codes() -> None:
     for code, info in enumerate(ops.OPS):
         c_code = getattr(lib, "AG_OP_" + info.name.upper())
@@ -71,4 +102,10 @@ ENGINE = Engine(
     topo=_topo,
     gradients=_gradients,
     stats=_stats,
+    tape_new=_tape_new,
+    tape_run=_tape_run,
+    tape_size=_tape_size,
+    tape_free=_tape_free,
+    id_array=_id_array,
+    sgd=_sgd,
 )

@@ -37,7 +37,7 @@ void ag_fail_after(int64_t n)
 
 /* Every allocation of the engine goes through these two, with the lock held,
  * so the test hook can fail any one of them.  NULL on failure. */
-static int injected_failure(void)
+int ag_injected_failure(void)
 {
     if (fail_countdown < 0) return 0;
     if (fail_countdown-- > 0) return 0;
@@ -46,12 +46,12 @@ static int injected_failure(void)
 
 void *ag_alloc(size_t size)
 {
-    return injected_failure() ? NULL : malloc(size);
+    return ag_injected_failure() ? NULL : malloc(size);
 }
 
 void *ag_realloc(void *p, size_t size)
 {
-    return injected_failure() ? NULL : realloc(p, size);
+    return ag_injected_failure() ? NULL : realloc(p, size);
 }
 
 /* Whether id names a node that is in use. */
@@ -269,6 +269,7 @@ int ag_release(const int32_t *ids, size_t n)
         if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
         else status = AG_EBADID;
     }
+    ag_scratch_trim(ar);
     ag_unlock();
     return status;
 }

@@ -26,6 +26,8 @@ typedef struct {
     int32_t cap;        /* length of every array above */
     int32_t free_head;  /* first free node, -1 if none */
     int32_t nfree;
+    void *scratch;      /* backward.c's per-call arrays, kept between calls; see there */
+    size_t scratch_size;
     pthread_mutex_t lock;
 } ag_arena;
 
@@ -34,7 +36,9 @@ extern ag_arena ag_global_arena;
 void ag_lock(void);
 void ag_unlock(void);
 int ag_is_live(const ag_arena *ar, int32_t id);
+int ag_injected_failure(void);
 void *ag_alloc(size_t size);
 void *ag_realloc(void *p, size_t size);
+void ag_scratch_trim(ag_arena *ar);
 
 #endif

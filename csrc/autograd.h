@@ -91,4 +91,12 @@ int ag_backward(int32_t root, double seed);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
 int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out);
 
+/* Graph replay (replay.c).  A tape is opaque: created, run and freed here. */
+typedef struct ag_tape ag_tape;
+ag_tape *ag_tape_new(int32_t root, int *status);
+int64_t ag_tape_size(const ag_tape *t);
+int ag_tape_run(ag_tape *t, double seed, double *root_value);
+void ag_tape_free(ag_tape *t);
+int ag_sgd(const int32_t *ids, size_t n, double lr);
+
 #endif

@@ -1,120 +1,19 @@
-/* rules.c: each op's forward value and backward rule, side by side.
- *
- * autograd/engine_py/rules.py is the twin of this file: the same formulas,
- * written in the same order, so that both backends round identically.  Every
- * expression is spelled out (no a*b+c that a compiler might fuse; the build
- * also passes -ffp-contract=off).  Gradient conventions follow PyTorch:
- * relu'(0) = 0, abs'(0) = 0, sqrt'(0) = inf, d(x**y)/dy = 0 where x == 0 and
- * y >= 0, d(x**y)/dx = 0 where y == 0.  A rule is applied even where the
- * incoming adjoint is 0, so 0 * inf gives nan, as in PyTorch.
- *
- * A user primitive f(x1, ..., xn) is a chain of PRIMITIVE nodes: the first
- * takes a constant leaf holding f's value as b, each takes one input x_i as a
- * and the previous node as b, with c = df/dx_i.  The value passes down the
- * chain unchanged and each x_i receives g * df/dx_i.
+/* rules.c: the number of inputs of each op.  The rules themselves, each op's
+ * forward value and backward rule, are inline functions in rules.h: the
+ * sweeps call them once per node.
  */
-#include <math.h>
-
 #include "autograd.h"
 #include "rules.h"
 
-/* d(x**y)/dx times g; 0 where y == 0, whatever g is. */
-static double pow_grad_base(double x, double y, double g)
-{
-    return y == 0.0 ? 0.0 : g * (y * pow(x, y - 1.0));
-}
+/* Number of node inputs of each op; rules.h reads it through ag_op_arity,
+ * inlined, since the sweep asks once per node. */
+const signed char ag_arity[AG_OP_COUNT] = {
+    [AG_OP_LEAF] = 0,
+    [AG_OP_ADD] = 2, [AG_OP_SUB] = 2, [AG_OP_MUL] = 2, [AG_OP_DIV] = 2, [AG_OP_POW] = 2,
+    [AG_OP_PRIMITIVE] = 2,
+    [AG_OP_ADDC] = 1, [AG_OP_SUBC] = 1, [AG_OP_RSUBC] = 1, [AG_OP_MULC] = 1,
+    [AG_OP_DIVC] = 1, [AG_OP_RDIVC] = 1, [AG_OP_POWC] = 1, [AG_OP_RPOWC] = 1,
+    [AG_OP_NEG] = 1, [AG_OP_EXP] = 1, [AG_OP_LOG] = 1, [AG_OP_SIN] = 1, [AG_OP_COS] = 1,
+    [AG_OP_TANH] = 1, [AG_OP_RELU] = 1, [AG_OP_SIGMOID] = 1, [AG_OP_SQRT] = 1, [AG_OP_ABS] = 1,
+};
 
-/* d(x**y)/dy times g, where out == x**y; 0 where x == 0 and y >= 0. */
-static double pow_grad_exponent(double x, double y, double out, double g)
-{
-    return (x == 0.0 && y >= 0.0) ? 0.0 : g * (out * log(x));
-}
-
-/* sign(x) with sign(0) = 0 and sign(nan) = nan. */
-static double sign(double x)
-{
-    if (x > 0.0) return 1.0;
-    if (x < 0.0) return -1.0;
-    return x == 0.0 ? 0.0 : x;
-}
-
-int ag_op_arity(int op)
-{
-    switch (op) {
-    case AG_OP_LEAF:
-        return 0;
-    case AG_OP_ADD: case AG_OP_SUB: case AG_OP_MUL: case AG_OP_DIV: case AG_OP_POW:
-    case AG_OP_PRIMITIVE:
-        return 2;
-    case AG_OP_ADDC: case AG_OP_SUBC: case AG_OP_RSUBC: case AG_OP_MULC:
-    case AG_OP_DIVC: case AG_OP_RDIVC: case AG_OP_POWC: case AG_OP_RPOWC:
-    case AG_OP_NEG: case AG_OP_EXP: case AG_OP_LOG: case AG_OP_SIN: case AG_OP_COS:
-    case AG_OP_TANH: case AG_OP_RELU: case AG_OP_SIGMOID: case AG_OP_SQRT: case AG_OP_ABS:
-        return 1;
-    default:
-        return -1;
-    }
-}
-
-double ag_forward(int op, double x, double y, double c)
-{
-    switch (op) {
-    case AG_OP_ADD:     return x + y;
-    case AG_OP_SUB:     return x - y;
-    case AG_OP_MUL:     return x * y;
-    case AG_OP_DIV:     return x / y;
-    case AG_OP_POW:     return pow(x, y);
-    case AG_OP_ADDC:    return x + c;
-    case AG_OP_SUBC:    return x - c;
-    case AG_OP_RSUBC:   return c - x;
-    case AG_OP_MULC:    return x * c;
-    case AG_OP_DIVC:    return x / c;
-    case AG_OP_RDIVC:   return c / x;
-    case AG_OP_POWC:    return pow(x, c);
-    case AG_OP_RPOWC:   return pow(c, x);
-    case AG_OP_NEG:     return -x;
-    case AG_OP_EXP:     return exp(x);
-    case AG_OP_LOG:     return log(x);
-    case AG_OP_SIN:     return sin(x);
-    case AG_OP_COS:     return cos(x);
-    case AG_OP_TANH:    return tanh(x);
-    case AG_OP_RELU:    return x <= 0.0 ? 0.0 : x;              /* keeps nan */
-    case AG_OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case AG_OP_SQRT:    return sqrt(x);
-    case AG_OP_ABS:     return fabs(x);
-    case AG_OP_PRIMITIVE: return y;                             /* carries f(...) down the chain */
-    default:            return x;                               /* a leaf */
-    }
-}
-
-void ag_local_grads(int op, double x, double y, double c, double out, double g,
-                    double *da, double *db)
-{
-    switch (op) {
-    case AG_OP_ADD:     *da = g;                          *db = g; break;
-    case AG_OP_SUB:     *da = g;                          *db = -g; break;
-    case AG_OP_MUL:     *da = g * y;                      *db = g * x; break;
-    case AG_OP_DIV:     *da = g / y;                      *db = -g * (out / y); break;
-    case AG_OP_POW:     *da = pow_grad_base(x, y, g);     *db = pow_grad_exponent(x, y, out, g); break;
-    case AG_OP_ADDC:    *da = g; break;
-    case AG_OP_SUBC:    *da = g; break;
-    case AG_OP_RSUBC:   *da = -g; break;
-    case AG_OP_MULC:    *da = g * c; break;
-    case AG_OP_DIVC:    *da = g / c; break;
-    case AG_OP_RDIVC:   *da = -g * (out / x); break;        /* d(c/x) = -c/x**2 */
-    case AG_OP_POWC:    *da = pow_grad_base(x, c, g); break;
-    case AG_OP_RPOWC:   *da = pow_grad_exponent(c, x, out, g); break;
-    case AG_OP_NEG:     *da = -g; break;
-    case AG_OP_EXP:     *da = g * out; break;
-    case AG_OP_LOG:     *da = g / x; break;
-    case AG_OP_SIN:     *da = g * cos(x); break;
-    case AG_OP_COS:     *da = g * -sin(x); break;
-    case AG_OP_TANH:    *da = g * (1.0 - out * out); break;
-    case AG_OP_RELU:    *da = out <= 0.0 ? 0.0 : g; break;
-    case AG_OP_SIGMOID: *da = g * (out * (1.0 - out)); break;
-    case AG_OP_SQRT:    *da = g / (2.0 * out); break;
-    case AG_OP_ABS:     *da = g * sign(x); break;
-    case AG_OP_PRIMITIVE: *da = g * c;                    *db = g; break;
-    default:            break;                              /* a leaf */
-    }
-}

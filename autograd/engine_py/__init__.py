@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine import Engine, NodeInfo
-from . import arena, backward
+from . import arena, backward, replay
 
 
 def _node_info(node: int) -> NodeInfo | None:
@@ -29,4 +29,10 @@ ENGINE = Engine(
     topo=backward.topo,
     gradients=backward.gradients,
     stats=arena.get_stats,
+    tape_new=replay.tape_new,
+    tape_run=replay.tape_run,
+    tape_size=replay.tape_size,
+    tape_free=replay.tape_free,
+    id_array=list,
+    sgd=replay.sgd,
 )

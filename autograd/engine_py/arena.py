@@ -17,6 +17,7 @@ from .rules import FORWARD
 FREE = ops.FREE
 LEAF = ops.LEAF
 ARITY = ops.ARITY
+NOPS = len(ARITY)
 MAX_NODES = 2**31 // 2 - 1
 
 value: list[float] = []
@@ -29,7 +30,12 @@ slot: list[int] = []    # backward's sparse-set index; see backward.py
 op: list[int] = []
 free_head = -1
 nfree = 0
-lock = threading.Lock()
+# Re-entrant, unlike the C mutex: the garbage collector can run inside any of
+# these functions (at an allocation) and call a finalizer that releases nodes
+# (Value.__del__ through Engine.flush, a dropped replay tape).  A nested
+# release only frees nodes nobody holds, never ones the outer call is using,
+# so letting it in is safe; a plain Lock would deadlock the thread.
+lock = threading.RLock()
 
 # Test hook: allocations left before one is made to fail, -1 when off.
 fail_countdown = -1
@@ -93,13 +99,22 @@ def leaf(x: float) -> int:
 
 def apply(o: int, ia: int, ib: int, cc: float) -> int:
     """A new node computing op o on ia (and ib, or -1) with constant cc."""
-    arity = ARITY[o] if 0 <= o < len(ARITY) else -1
+    arity = ARITY[o] if 0 <= o < NOPS else -1
     if arity < 1:
         return errors.EBADOP
     with lock:
-        if not is_live(ia) or (not is_live(ib) if arity == 2 else ib != -1):
+        # is_live, written out: apply runs once per node built
+        n = len(op)
+        if not (0 <= ia < n and op[ia] != FREE):
             return errors.EBADID
-        out = FORWARD[o](value[ia], value[ib] if arity == 2 else 0.0, cc)
+        if arity == 2:
+            if not (0 <= ib < n and op[ib] != FREE):
+                return errors.EBADID
+            out = FORWARD[o](value[ia], value[ib], cc)
+        else:
+            if ib != -1:
+                return errors.EBADID
+            out = FORWARD[o](value[ia], 0.0, cc)
         node = new_node(o, ia, ib, cc, out)
         if node >= 0:
             refs[ia] += 1
@@ -196,8 +211,10 @@ def release_one(node: int) -> None:
 def release(ids: list[int]) -> int:
     status = errors.OK
     with lock:
+        n = len(op)
         for node in ids:
-            if is_live(node) and refs[node] > 0:
+            # is_live, written out: release runs once per Value dropped
+            if 0 <= node < n and op[node] != FREE and refs[node] > 0:
                 release_one(node)
             else:
                 status = errors.EBADID

@@ -1,9 +1,11 @@
 """Topological order and the reverse sweep: the twin of csrc/backward.c.
 
 A depth-first post-order from the root (first input before second) with an
-explicit stack, so no recursion on graph depth.  ``arena.slot`` is a sparse
-set: slot[id] counts only when visit[slot[id]] == id, and visit belongs to
-this call, so nothing an earlier call left behind can change this one.
+explicit stack, so no recursion on graph depth.  While it walks, the sort
+records each node's inputs as visit indices, so the sweep never looks an id
+up again.  ``arena.slot`` is a sparse set: slot[id] counts only when
+visit[slot[id]] == id, and visit belongs to this call, so nothing an earlier
+call left behind can change this one.
 """
 
 from __future__ import annotations
@@ -15,32 +17,38 @@ from .rules import LOCAL_GRADS
 ARITY = arena.ARITY
 
 
-def topo_sort(root: int) -> tuple[list[int], list[int]]:
-    """(visit, order): node ids by visit index, and visit indices in
-    post-order (inputs first).  Call with the lock held."""
+def sweep_order(root: int) -> tuple[list[int], list[int], list[int]]:
+    """(visit, inputs, order): node ids by visit index (visit[0] is root);
+    by 2 * visit index (+1) the inputs' visit indices, -1 none; visit indices
+    in post-order, inputs first.  Call with the lock held."""
     op, a, b, slot = arena.op, arena.a, arena.b, arena.slot
     visit = [root]
     nxt = [0]               # by visit index: which input to descend into next
+    inputs = [-1, -1]
     slot[root] = 0
     stack = [0]             # visit indices on the depth-first path
     order: list[int] = []
     while stack:
         k = stack[-1]
         node = visit[k]
-        if nxt[k] < ARITY[op[node]]:
-            inp = a[node] if nxt[k] == 0 else b[node]
-            nxt[k] += 1
-            s = slot[inp]
-            if not (0 <= s < len(visit) and visit[s] == inp):
-                s = len(visit)
+        j = nxt[k]
+        if j < ARITY[op[node]]:
+            inp = a[node] if j == 0 else b[node]
+            v = slot[inp]
+            nxt[k] = j + 1
+            if v >= len(visit) or visit[v] != inp:
+                v = len(visit)
                 visit.append(inp)
                 nxt.append(0)
-                slot[inp] = s
-                stack.append(s)
+                inputs.append(-1)
+                inputs.append(-1)
+                slot[inp] = v
+                stack.append(v)
+            inputs[2 * k + j] = v
         else:
             order.append(k)
             stack.pop()
-    return visit, order
+    return visit, inputs, order
 
 
 def topo(root: int) -> list[int] | int:
@@ -48,71 +56,63 @@ def topo(root: int) -> list[int] | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
-        visit, order = topo_sort(root)
+        visit, _inputs, order = sweep_order(root)
         return [visit[k] for k in order]
+
+
+def sweep_adjoints(
+    visit: list[int], inputs: list[int], order: list[int], seed: float, add_to_grad: bool
+) -> list[float]:
+    """The reverse sweep: adjoint[k] becomes d(root)/d(visit[k]) * seed; with
+    add_to_grad it is added into grad when the sweep reaches the node (every
+    node using it comes before it in the sweep, so it is complete then)."""
+    op, a, b, c, value, grad = arena.op, arena.a, arena.b, arena.c, arena.value, arena.grad
+    adjoint = [0.0] * len(visit)
+    adjoint[0] = seed
+    for k in reversed(order):
+        node = visit[k]
+        if add_to_grad:
+            grad[node] += adjoint[k]
+        ka = inputs[2 * k]
+        if ka < 0:
+            continue    # a leaf
+        kb = inputs[2 * k + 1]
+        if kb >= 0:
+            da, db = LOCAL_GRADS[op[node]](value[a[node]], value[b[node]], c[node], value[node],
+                                           adjoint[k])
+            adjoint[ka] += da
+            adjoint[kb] += db
+        else:
+            da, _ = LOCAL_GRADS[op[node]](value[a[node]], 0.0, c[node], value[node], adjoint[k])
+            adjoint[ka] += da
+    return adjoint
 
 
 def backward(root: int, seed: float) -> int:
     """Add d(root)/d(node) * seed into the grad of every node reachable from
     root; the adjoints of this call are computed afresh, then added."""
-    op, a, b, c, value, slot = arena.op, arena.a, arena.b, arena.c, arena.value, arena.slot
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
         if arena.injected_failure():
             return errors.ENOMEM
-        visit, order = topo_sort(root)
-        adjoint = [0.0] * len(visit)
-        adjoint[slot[root]] = seed
-        for k in reversed(order):
-            node = visit[k]
-            o = op[node]
-            arity = ARITY[o]
-            if arity == 0:
-                continue
-            ia = a[node]
-            if arity == 2:
-                ib = b[node]
-                da, db = LOCAL_GRADS[o](value[ia], value[ib], c[node], value[node], adjoint[k])
-                adjoint[slot[ia]] += da
-                adjoint[slot[ib]] += db
-            else:
-                da, _ = LOCAL_GRADS[o](value[ia], 0.0, c[node], value[node], adjoint[k])
-                adjoint[slot[ia]] += da
-        grad = arena.grad
-        for k, node in enumerate(visit):
-            grad[node] += adjoint[k]
+        visit, inputs, order = sweep_order(root)
+        sweep_adjoints(visit, inputs, order, seed, True)
         return errors.OK
 
 
 def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
     """d(root)/d(node) * seed for each node in ids (0.0 for a node root does
-    not depend on), by backward()'s sweep, step for step, with no grad
-    changed; or a negative status."""
-    op, a, b, c, value, slot = arena.op, arena.a, arena.b, arena.c, arena.value, arena.slot
+    not depend on): backward()'s sweep with add_to_grad off, so no grad
+    changes; or a negative status."""
+    slot = arena.slot
     with arena.lock:
         if not arena.is_live(root) or not all(arena.is_live(node) for node in ids):
             return errors.EBADID
         if arena.injected_failure():
             return errors.ENOMEM
-        visit, order = topo_sort(root)
-        adjoint = [0.0] * len(visit)
-        adjoint[slot[root]] = seed
-        for k in reversed(order):
-            node = visit[k]
-            o = op[node]
-            arity = ARITY[o]
-            if arity == 0:
-                continue
-            ia = a[node]
-            if arity == 2:
-                ib = b[node]
-                da, db = LOCAL_GRADS[o](value[ia], value[ib], c[node], value[node], adjoint[k])
-                adjoint[slot[ia]] += da
-                adjoint[slot[ib]] += db
-            else:
-                da, _ = LOCAL_GRADS[o](value[ia], 0.0, c[node], value[node], adjoint[k])
-                adjoint[slot[ia]] += da
+        visit, inputs, order = sweep_order(root)
+        adjoint = sweep_adjoints(visit, inputs, order, seed, False)
         out = []
         for node in ids:
             k = slot[node]

@@ -1,4 +1,5 @@
-"""Each op's forward value and backward rule: the twin of csrc/rules.c.
+"""Each op's forward value and backward rule: the twin of csrc/rules.h (and the
+arity table of csrc/rules.c).
 
 The formulas are the C file's, written in the same order, so both backends
 round identically.  Python's ``math`` calls the same libm as C; where ``math``

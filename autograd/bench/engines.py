@@ -1,0 +1,314 @@
+"""The engines the bench compares, each as a set of workload steps.
+
+Every step function times its own phases with time.perf_counter and returns
+{phase: seconds}; set-up (making the model, building the DAG) is untimed.
+An engine whose package is missing is skipped, and said so.
+
+W1  micrograd's demo step (models.py): forward, backward, update, free.
+W2  a chain of n nodes, x * c and + c alternating: build, backward, free.
+W3  a random DAG of n binary nodes, node i = op(node i-1, a uniformly random
+    earlier node), + and * alternating, on leaves of +-1: backward only.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Callable
+
+from . import models
+
+# CPU time of this process by default: on a shared machine it does not count
+# the time other processes hold the core (main() may switch it to wall time).
+clock = time.process_time
+Step = Callable[[int], "dict[str, float]"]
+Workload = Callable[[int], "tuple[Step, int] | None"]   # (n) -> (step, nodes), or None
+
+
+def last_params(step: Step) -> list[float]:
+    """The parameter values of an autograd W1 step's model (for parity)."""
+    return [p.data for p in step.params]  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- autograd
+def _autograd(backend: str) -> Any:
+    import autograd as ag
+
+    ag.set_backend(backend)
+    return ag
+
+
+def w1_autograd(backend: str) -> Step:
+    """Eager: the graph is rebuilt every step and its nodes are reclaimed by
+    reference counting as soon as the loss is dropped."""
+    ag = _autograd(backend)
+    eng = ag.backend.engine
+    xs, ys = models.moons()
+    model = models.ScalarMLP(models.init_weights(), ag.Value)
+    params = model.parameters()
+
+    def relu(v: Any) -> Any:
+        return v.relu()
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        loss = models.loss(model, xs, ys, relu)
+        t1 = clock()
+        loss.backward()
+        t2 = clock()
+        lr = models.learning_rate(k)
+        for p in params:
+            p.data -= lr * p.grad
+            p.grad = 0.0
+        t3 = clock()
+        value = loss.data
+        del loss
+        eng.flush()
+        t4 = clock()
+        return {"forward": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free": t4 - t3,
+                "total": t4 - t0, "loss": value}
+
+    step.params = params  # type: ignore[attr-defined]
+    return step
+
+
+def w1_replay(backend: str) -> Step:
+    """The same step through graph replay: the graph is recorded once (not
+    timed), each step is one tape run and one SGD call."""
+    ag = _autograd(backend)
+    from .. import replay
+
+    xs, ys = models.moons()
+    model = models.ScalarMLP(models.init_weights(), ag.Value)
+    tape = replay.record(lambda: models.loss(model, xs, ys, lambda v: v.relu()))
+    opt = replay.SGD(model.parameters(), lr=1.0)
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        value = tape.run()
+        t1 = clock()
+        opt.lr = models.learning_rate(k)
+        opt.step()
+        t2 = clock()
+        return {"forward+backward": t1 - t0, "update": t2 - t1, "total": t2 - t0, "loss": value,
+                "nodes": float(len(tape))}
+
+    step.params = model.parameters()  # type: ignore[attr-defined]
+    return step
+
+
+def w2_autograd(backend: str, n: int) -> Step:
+    ag = _autograd(backend)
+    eng = ag.backend.engine
+
+    def step(k: int) -> dict[str, float]:
+        ag.set_backend(backend)     # Value() below uses the current backend
+        t0 = clock()
+        x = ag.Value(1.0)
+        y = x
+        for _ in range(n // 2):
+            y = y * 0.9999999
+            y = y + 1e-7
+        eng.flush()
+        t1 = clock()
+        y.backward()
+        t2 = clock()
+        del x, y
+        eng.flush()
+        t3 = clock()
+        return {"build": t1 - t0, "backward": t2 - t1, "free": t3 - t2}
+
+    return step
+
+
+def _dag(make: Callable[[float], Any], n: int) -> Any:
+    rng = random.Random(3)
+    nodes = [make(rng.choice((-1.0, 1.0))) for _ in range(1000)]
+    for i in range(n):
+        a = nodes[-1]
+        b = nodes[rng.randrange(len(nodes))]
+        nodes.append(a * b if i % 2 else a + b)
+    return nodes[-1]
+
+
+def w3_autograd(backend: str, n: int) -> Step:
+    ag = _autograd(backend)
+    root = _dag(ag.Value, n)
+    ag.backend.engine.flush()
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        root.backward()
+        return {"backward": clock() - t0}
+
+    return step
+
+
+# ---------------------------------------------------------------- floats
+def w1_floats() -> Step:
+    """The same forward on plain floats: no graph, the floor of the Python code."""
+    xs, ys = models.moons()
+    model = models.ScalarMLP(models.init_weights(), float, relu=models.float_relu)
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        value = models.loss(model, xs, ys, models.float_relu)
+        return {"forward": clock() - t0, "total": clock() - t0, "loss": value}
+
+    return step
+
+
+# ---------------------------------------------------------------- micrograd
+def w1_micrograd() -> Step | None:
+    try:
+        from micrograd.engine import Value
+    except ImportError:
+        return None
+    xs, ys = models.moons()
+    model = models.ScalarMLP(models.init_weights(), Value)
+    params = model.parameters()
+
+    def relu(v: Any) -> Any:
+        return v.relu()
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        loss = models.loss(model, xs, ys, relu)
+        t1 = clock()
+        for p in params:            # micrograd's demo: model.zero_grad()
+            p.grad = 0
+        loss.backward()
+        t2 = clock()
+        lr = models.learning_rate(k)
+        for p in params:
+            p.data -= lr * p.grad
+        t3 = clock()
+        value = loss.data
+        del loss                    # its nodes are cycles: the collector frees them
+        t4 = clock()
+        return {"forward": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free": t4 - t3,
+                "total": t4 - t0, "loss": value}
+
+    return step
+
+
+# ---------------------------------------------------------------- PyTorch
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def w1_torch_scalar() -> Step | None:
+    """PyTorch used as a scalar engine: 0-dim float64 tensors, op by op."""
+    torch = _torch()
+    if torch is None:
+        return None
+    xs, ys = models.moons()
+    model = models.ScalarMLP(models.init_weights(),
+                             lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
+    params = model.parameters()
+
+    def relu(v: Any) -> Any:
+        return v.relu()
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        loss = models.loss(model, xs, ys, relu)
+        t1 = clock()
+        loss.backward()
+        t2 = clock()
+        lr = models.learning_rate(k)
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        t3 = clock()
+        value = loss.item()
+        del loss
+        t4 = clock()
+        return {"forward": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free": t4 - t3,
+                "total": t4 - t0, "loss": value}
+
+    return step
+
+
+def w1_torch_batched() -> Step | None:
+    """The reference: the same model on batched float64 tensors."""
+    torch = _torch()
+    if torch is None:
+        return None
+    xs, ys = models.moons()
+    X = torch.tensor(xs, dtype=torch.float64)
+    Y = torch.tensor(ys, dtype=torch.float64)
+    layers = []
+    for layer in models.init_weights():
+        w = torch.tensor([neuron[:-1] for neuron in layer], dtype=torch.float64).T.contiguous()
+        b = torch.tensor([neuron[-1] for neuron in layer], dtype=torch.float64)
+        layers.append((w.requires_grad_(), b.requires_grad_()))
+    params = [p for wb in layers for p in wb]
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        h = X
+        for i, (w, b) in enumerate(layers):
+            h = h @ w + b
+            if i < len(layers) - 1:
+                h = h.relu()
+        data_loss = (1 - Y * h[:, 0]).relu().sum() * (1.0 / len(ys))
+        loss = data_loss + models.ALPHA * sum((p * p).sum() for p in params)
+        t1 = clock()
+        loss.backward()
+        t2 = clock()
+        lr = models.learning_rate(k)
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        t3 = clock()
+        value = loss.item()
+        del loss, h, data_loss
+        t4 = clock()
+        return {"forward": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free": t4 - t3,
+                "total": t4 - t0, "loss": value}
+
+    return step
+
+
+def w2_torch_scalar(n: int) -> Step | None:
+    torch = _torch()
+    if torch is None:
+        return None
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(n // 2):
+            y = y * 0.9999999
+            y = y + 1e-7
+        t1 = clock()
+        y.backward()
+        t2 = clock()
+        del x, y
+        t3 = clock()
+        return {"build": t1 - t0, "backward": t2 - t1, "free": t3 - t2}
+
+    return step
+
+
+def w3_torch_scalar(n: int) -> Step | None:
+    torch = _torch()
+    if torch is None:
+        return None
+    root = _dag(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True), n)
+
+    def step(k: int) -> dict[str, float]:
+        t0 = clock()
+        root.backward(retain_graph=True)
+        return {"backward": clock() - t0}
+
+    return step
