@@ -26,10 +26,35 @@ def as_number(x: object) -> float | None:
     if t is float:
         return x  # type: ignore[return-value]
     if t is int:
-        return float(x)  # type: ignore[arg-type]  # OverflowError past 1e308
+        try:
+            return float(x)  # type: ignore[arg-type]
+        except OverflowError:
+            _too_large(x)
     if t is bool or not isinstance(x, _Real):
         return None
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:
+        _too_large(x)
+
+
+def _too_large(x: object) -> NoReturn:
+    what = f"an int of {x.bit_length()} bits" if isinstance(x, int) else f"this {type(x).__name__}"
+    raise OverflowError(
+        f"autograd: {what} is too large for a Value, a float64 (at most about 1.8e308 or 2**1024)"
+    ) from None
+
+
+def _not_a_number(other: object) -> object:
+    """The answer of an op to an operand that is not a number: NotImplemented,
+    so Python can try the other operand, except for an array, which would
+    otherwise end in numpy's misleading message."""
+    if hasattr(other, "__array_interface__") or hasattr(other, "__array__"):
+        raise TypeError(
+            f"cannot combine a {type(other).__name__} with a Value: a Value is one scalar. "
+            "Apply the op to each element (e.g. [x * v for x in array.tolist()])."
+        )
+    return NotImplemented
 
 
 def _mixed(a: Value, b: Value) -> NoReturn:
@@ -63,7 +88,7 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
         else:
             c = as_number(other)
             if c is None:
-                return NotImplemented
+                return _not_a_number(other)  # type: ignore[return-value]
             node = eng.apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
@@ -83,7 +108,7 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
     def method(self: Value, other: object) -> Value:
         c = as_number(other)
         if c is None:
-            return NotImplemented
+            return _not_a_number(other)  # type: ignore[return-value]
         eng = self._eng
         node = eng.apply(op_const, self._id, -1, c)
         if node < 0:
