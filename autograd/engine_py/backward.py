@@ -48,6 +48,8 @@ def topo(root: int) -> list[int] | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
+        if arena.injected_failure():
+            return errors.ENOMEM
         visit, order = topo_sort(root)
         return [visit[k] for k in order]
 
