@@ -10,6 +10,7 @@
  * this call, so whatever an earlier call left in slot can never be mistaken
  * for a visit of this one.  The lock is held for the whole call.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "arena.h"
@@ -111,11 +112,12 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
     return n;
 }
 
-/* ag_backward: add d(root)/d(node) * seed into the grad of every node
- * reachable from root.  The adjoints of this call are computed afresh, then
- * added, so two calls add exactly twice.  Returns AG_OK, AG_EBADID, or
- * AG_ENOMEM with no grad changed. */
-int ag_backward(int32_t root, double seed)
+/* backward_sweep: ag_backward's sweep.  With anomaly != NULL it stops at the
+ * first rule that produces nan, fills *anomaly and returns AG_ENAN, with no
+ * grad changed.  The sweep visits a node only once its adjoint is complete,
+ * so (with a seed that is not nan) that rule was given a gradient that is
+ * not nan: it made the nan, its input only received it. */
+static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
 {
     ag_arena *ar = &ag_global_arena;
     sweep s = {0};
@@ -142,6 +144,13 @@ int ag_backward(int32_t root, double seed)
         double da = 0.0, db = 0.0;
         ag_local_grads(ar->op[id], ar->value[a], arity == 2 ? ar->value[b] : 0.0,
                        ar->c[id], ar->value[id], adjoint[k], &da, &db);
+        if (anomaly != NULL && (isnan(da) || isnan(db))) {
+            anomaly->node = id;
+            anomaly->input = isnan(da) ? 0 : 1;
+            anomaly->g = adjoint[k];
+            status = AG_ENAN;
+            goto done;
+        }
         adjoint[ar->slot[a]] += da;
         if (arity == 2) adjoint[ar->slot[b]] += db;
     }
@@ -151,4 +160,21 @@ done:
     free(adjoint);
     sweep_free(&s);
     return status;
+}
+
+/* ag_backward: add d(root)/d(node) * seed into the grad of every node
+ * reachable from root.  The adjoints of this call are computed afresh, then
+ * added, so two calls add exactly twice.  Returns AG_OK, AG_EBADID, or
+ * AG_ENOMEM with no grad changed. */
+int ag_backward(int32_t root, double seed)
+{
+    return backward_sweep(root, seed, NULL);
+}
+
+/* ag_backward_checked: ag_backward for anomaly mode.  Also returns AG_ENAN,
+ * with no grad changed and *out naming the first node (in sweep order) whose
+ * backward rule produced nan from a gradient that was not nan. */
+int ag_backward_checked(int32_t root, double seed, ag_anomaly *out)
+{
+    return backward_sweep(root, seed, out);
 }

@@ -54,15 +54,17 @@ def topo(root: int) -> list[int] | int:
         return [visit[k] for k in order]
 
 
-def backward(root: int, seed: float) -> int:
-    """Add d(root)/d(node) * seed into the grad of every node reachable from
-    root; the adjoints of this call are computed afresh, then added."""
+def backward_sweep(root: int, seed: float, checked: bool) -> tuple[int, int, int, float]:
+    """backward's sweep; (status, node, input, g).  When checked, it stops at
+    the first rule that produces nan and returns ENAN with that node, which
+    input (0: a, 1: b) and the gradient the rule was given; no grad changes.
+    Its adjoint was complete and not nan: the rule made the nan."""
     op, a, b, c, value, slot = arena.op, arena.a, arena.b, arena.c, arena.value, arena.slot
     with arena.lock:
         if not arena.is_live(root):
-            return errors.EBADID
+            return errors.EBADID, -1, -1, 0.0
         if arena.injected_failure():
-            return errors.ENOMEM
+            return errors.ENOMEM, -1, -1, 0.0
         visit, order = topo_sort(root)
         adjoint = [0.0] * len(visit)
         adjoint[slot[root]] = seed
@@ -76,12 +78,28 @@ def backward(root: int, seed: float) -> int:
             if arity == 2:
                 ib = b[node]
                 da, db = LOCAL_GRADS[o](value[ia], value[ib], c[node], value[node], adjoint[k])
+                if checked and (da != da or db != db):
+                    return errors.ENAN, node, 0 if da != da else 1, adjoint[k]
                 adjoint[slot[ia]] += da
                 adjoint[slot[ib]] += db
             else:
                 da, _ = LOCAL_GRADS[o](value[ia], 0.0, c[node], value[node], adjoint[k])
+                if checked and da != da:
+                    return errors.ENAN, node, 0, adjoint[k]
                 adjoint[slot[ia]] += da
         grad = arena.grad
         for k, node in enumerate(visit):
             grad[node] += adjoint[k]
-        return errors.OK
+        return errors.OK, -1, -1, 0.0
+
+
+def backward(root: int, seed: float) -> int:
+    """Add d(root)/d(node) * seed into the grad of every node reachable from
+    root; the adjoints of this call are computed afresh, then added."""
+    return backward_sweep(root, seed, False)[0]
+
+
+def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+    """backward for anomaly mode: (status, node, input, g), as C's
+    ag_backward_checked; status ENAN names the rule that produced nan."""
+    return backward_sweep(root, seed, True)
