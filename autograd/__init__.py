@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import backend as _backend
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
@@ -30,12 +31,15 @@ __all__ = [
     "available_backends",
     "check",
     "cos",
+    "detect_anomaly",
     "exp",
     "get_backend",
     "gradcheck",
+    "is_anomaly_enabled",
     "log",
     "relu",
     "set_backend",
+    "set_detect_anomaly",
     "sigmoid",
     "sin",
     "sqrt",
