@@ -83,15 +83,20 @@ def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable]:
             return node
         site = sites[node] = _site()
         if isnan(eng.value(node)):
-            arity = ops.OPS[op].arity if 0 <= op < ops.COUNT else 0
-            received = isnan(eng.value(a)) or (arity == 2 and isnan(eng.value(b))) or isnan(c)
-            if not received:
+            arity = ops.OPS[op].arity
+            message = None
+            if op in ops.CONSTANT_OPS and isnan(c):
+                # the user's number, like a nan leaf
+                message = f"the constant operand of {ops.OPS[op].name!r} ({ops.OPS[op].formula}) is nan"
+            elif not (isnan(eng.value(a)) or (arity == 2 and isnan(eng.value(b)))):
+                # nan from inputs that are not: this rule made it (else it only passes it on)
                 message = (
-                    f"autograd anomaly: the forward rule of {ops.OPS[op].name!r} "
-                    f"({ops.OPS[op].formula}) produced nan from {_inputs(eng, op, a, b, c)}, at {site}"
+                    f"the forward rule of {ops.OPS[op].name!r} ({ops.OPS[op].formula}) "
+                    f"produced nan from {_inputs(eng, op, a, b, c)}"
                 )
+            if message is not None:
                 eng._release([node])
-                raise FloatingPointError(message)
+                raise FloatingPointError(f"autograd anomaly: {message}, at {site}")
         return node
 
     def checked_set_value(node: int, x: float) -> int:

@@ -56,6 +56,16 @@ def test_a_node_that_receives_nan_is_not_blamed(backend):
     assert math.isnan(y.data)
 
 
+def test_a_nan_constant_is_refused_like_a_nan_leaf(backend):
+    x = ag.Value(2.0)
+    with ag.detect_anomaly():
+        with pytest.raises(FloatingPointError, match="the constant operand of 'mulc' \\(a \\* c\\) is nan"):
+            x * NAN
+        with pytest.raises(FloatingPointError, match="constant operand of 'rpowc'"):
+            NAN**x
+        assert (ag.Value(1.0) ** NAN).data == 1.0  # pow(1, nan) = 1: no nan, no anomaly
+
+
 def test_inf_is_not_an_anomaly(backend):
     x = ag.Value(0.0)
     with ag.detect_anomaly():
