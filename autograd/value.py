@@ -65,10 +65,28 @@ def _mixed(a: Value, b: Value) -> NoReturn:
     )
 
 
+def _release_now(eng: Engine, node: int) -> None:
+    """Release one node without the pending list (out of memory in __del__):
+    flush first, which may free memory, then release it alone.  If even that
+    fails the node leaks, which is still better than a corrupt arena."""
+    try:
+        eng.flush()
+    except MemoryError:
+        pass
+    try:
+        eng._release([node])
+    except MemoryError:
+        pass
+
+
 def _wrap(eng: Engine, node: int) -> Value:
     if node < 0:
         raise_for_status(node)
-    out = _new(Value)
+    try:
+        out = _new(Value)
+    except MemoryError:
+        eng._release([node])  # nothing else holds it
+        raise
     out._eng = eng
     out._id = node
     return out
@@ -81,6 +99,7 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
 
     def method(self: Value, other: object) -> Value:
         eng = self._eng
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
                 _mixed(self, other)
@@ -92,7 +111,6 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
             node = eng.apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -110,10 +128,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
         if c is None:
             return _not_a_number(other)  # type: ignore[return-value]
         eng = self._eng
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         node = eng.apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -125,10 +143,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
 def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         eng = self._eng
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         node = eng.apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -176,7 +194,11 @@ class Value:
             pending = self._eng.pending
         except AttributeError:  # __init__ failed before the node existed
             return
-        pending.append(self._id)
+        try:
+            pending.append(self._id)
+        except MemoryError:  # the list could not grow: release now, or the node leaks
+            _release_now(self._eng, self._id)
+            return
         if len(pending) >= _threshold:
             self._eng.flush()
 

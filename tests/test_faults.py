@@ -263,8 +263,13 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("which", ["c", "python"])
-def test_huge_graph_under_a_memory_limit_raises_memory_error(which, tmp_path):
+# Several limits, so the MemoryError lands in different places: the engine's
+# growth, a Value's allocation, a Value.__del__ that cannot record its release
+# (56 MB leaked the whole chain before value.py handled the last two).  Known
+# gap: at some limits (44 MB under pytest) the Python engine still leaks the
+# chain; see docs/reliability.md.
+@pytest.mark.parametrize("which, megabytes", [("c", 32), ("python", 24), ("python", 56)])
+def test_huge_graph_under_a_memory_limit_raises_memory_error(which, megabytes, tmp_path):
     if which not in ag.available_backends():
         pytest.skip("C engine not built")
     env = dict(os.environ)
@@ -277,7 +282,7 @@ def test_huge_graph_under_a_memory_limit_raises_memory_error(which, tmp_path):
     elif env.get("AUTOGRAD_SANITIZER"):
         pytest.skip("cannot limit memory under " + env["AUTOGRAD_SANITIZER"])
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, which, "48"],
+        [sys.executable, "-c", CHILD, which, str(megabytes)],
         capture_output=True,
         text=True,
         timeout=300,
