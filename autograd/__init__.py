@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from . import backend as _backend
 from . import datasets, losses, nn, optim
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
 from .explain import Explanation, explain
@@ -37,12 +38,15 @@ __all__ = [
     "available_backends",
     "check",
     "cos",
+    "detect_anomaly",
     "exp",
     "get_backend",
     "gradcheck",
+    "is_anomaly_enabled",
     "log",
     "relu",
     "set_backend",
+    "set_detect_anomaly",
     "sigmoid",
     "sin",
     "sqrt",

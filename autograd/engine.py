@@ -34,7 +34,7 @@ class NodeInfo(NamedTuple):
 class Engine:
     __slots__ = (
         "name", "leaf", "apply", "apply_detached", "value", "grad", "set_value", "set_grad",
-        "retain", "backward", "check", "fail_after", "pending",
+        "retain", "backward", "backward_checked", "check", "fail_after", "pending",
         "_release", "_node_info", "_topo", "_gradients", "_stats", "_flush_lock",
         "tape_new", "tape_run", "tape_size", "tape_free", "id_array", "sgd",
     )
@@ -52,6 +52,7 @@ class Engine:
         set_grad: Callable[[int, float], int],
         retain: Callable[[int], int],
         backward: Callable[[int, float], int],
+        backward_checked: Callable[[int, float], tuple[int, int, int, float]],
         check: Callable[[], int],
         fail_after: Callable[[int], None],
         release: Callable[[list[int]], int],
@@ -76,6 +77,7 @@ class Engine:
         self.set_grad = set_grad
         self.retain = retain
         self.backward = backward
+        self.backward_checked = backward_checked
         self.check = check
         self.fail_after = fail_after
         self.pending: list[int] = []

@@ -38,6 +38,14 @@ def _gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
     return status if status else list(out)
 
 
+def _backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+    out = ffi.new("ag_anomaly *")
+    status = lib.ag_backward_checked(root, seed, out)
+    if status == lib.AG_ENAN:
+        return status, out.node, out.input, out.g
+    return status, -1, -1, 0.0
+
+
 def _stats() -> tuple[int, int, int]:
     out = ffi.new("ag_stats *")
     lib.ag_get_stats(out)
@@ -95,6 +103,7 @@ ENGINE = Engine(
     set_grad=lib.ag_set_grad,
     retain=lib.ag_retain,
     backward=lib.ag_backward,
+    backward_checked=_backward_checked,
     check=lib.ag_check,
     fail_after=lib.ag_fail_after,
     release=_release,

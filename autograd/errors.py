@@ -10,6 +10,7 @@ EBADID = -2     # an id out of range or naming a freed node (a bug in autograd)
 EBADOP = -3     # an op code out of range or used with the wrong arity
 ENOTLEAF = -4   # .data set on a node that is not a leaf
 EFULL = -5      # the arena holds its maximum number of nodes
+ENAN = -6       # backward_checked: a backward rule produced nan (anomaly mode)
 
 
 class GradcheckError(AssertionError):
@@ -29,6 +30,8 @@ def raise_for_status(status: int) -> NoReturn:
         )
     if status == EBADOP:
         raise ValueError("autograd: unknown op code or wrong number of inputs")
+    if status == ENAN:
+        raise FloatingPointError("autograd: a backward rule produced nan")
     if status == EBADID:
         raise RuntimeError("autograd: internal error: a node id is not in use")
     raise RuntimeError(f"autograd: unknown engine status {status}")

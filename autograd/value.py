@@ -26,10 +26,35 @@ def as_number(x: object) -> float | None:
     if t is float:
         return x  # type: ignore[return-value]
     if t is int:
-        return float(x)  # type: ignore[arg-type]  # OverflowError past 1e308
+        try:
+            return float(x)  # type: ignore[arg-type]
+        except OverflowError:
+            _too_large(x)
     if t is bool or not isinstance(x, _Real):
         return None
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:
+        _too_large(x)
+
+
+def _too_large(x: object) -> NoReturn:
+    what = f"an int of {x.bit_length()} bits" if isinstance(x, int) else f"this {type(x).__name__}"
+    raise OverflowError(
+        f"autograd: {what} is too large for a Value, a float64 (at most about 1.8e308 or 2**1024)"
+    ) from None
+
+
+def _not_a_number(other: object) -> object:
+    """The answer of an op to an operand that is not a number: NotImplemented,
+    so Python can try the other operand, except for an array, which would
+    otherwise end in numpy's misleading message."""
+    if hasattr(other, "__array_interface__") or hasattr(other, "__array__"):
+        raise TypeError(
+            f"cannot combine a {type(other).__name__} with a Value: a Value is one scalar. "
+            "Apply the op to each element (e.g. [x * v for x in array.tolist()])."
+        )
+    return NotImplemented
 
 
 def _mixed(a: Value, b: Value) -> NoReturn:
@@ -40,10 +65,28 @@ def _mixed(a: Value, b: Value) -> NoReturn:
     )
 
 
+def _release_now(eng: Engine, node: int) -> None:
+    """Release one node without the pending list (out of memory in __del__):
+    flush first, which may free memory, then release it alone.  If even that
+    fails the node leaks, which is still better than a corrupt arena."""
+    try:
+        eng.flush()
+    except MemoryError:
+        pass
+    try:
+        eng._release([node])
+    except MemoryError:
+        pass
+
+
 def _wrap(eng: Engine, node: int) -> Value:
     if node < 0:
         raise_for_status(node)
-    out = _new(Value)
+    try:
+        out = _new(Value)
+    except MemoryError:
+        eng._release([node])  # nothing else holds it
+        raise
     out._eng = eng
     out._id = node
     return out
@@ -61,6 +104,7 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
         apply = eng.apply
         if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
             apply = eng.apply_detached
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
                 _mixed(self, other)
@@ -68,11 +112,10 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
         else:
             c = as_number(other)
             if c is None:
-                return NotImplemented
+                return _not_a_number(other)  # type: ignore[return-value]
             node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -88,15 +131,15 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
     def method(self: Value, other: object) -> Value:
         c = as_number(other)
         if c is None:
-            return NotImplemented
+            return _not_a_number(other)  # type: ignore[return-value]
         eng = self._eng
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         apply = eng.apply
         if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
             apply = eng.apply_detached
         node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -108,13 +151,13 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
 def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         eng = self._eng
+        out = _new(Value)  # before the node: a MemoryError here must not orphan it
         apply = eng.apply
         if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
             apply = eng.apply_detached
         node = apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)
-        out = _new(Value)
         out._eng = eng
         out._id = node
         return out
@@ -162,7 +205,11 @@ class Value:
             pending = self._eng.pending
         except AttributeError:  # __init__ failed before the node existed
             return
-        pending.append(self._id)
+        try:
+            pending.append(self._id)
+        except MemoryError:  # the list could not grow: release now, or the node leaks
+            _release_now(self._eng, self._id)
+            return
         if len(pending) >= _threshold:
             self._eng.flush()
 

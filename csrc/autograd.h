@@ -52,7 +52,8 @@ enum {
     AG_EBADID = -2,     /* an id is out of range or names a free node */
     AG_EBADOP = -3,     /* an op code out of range, or the wrong arity */
     AG_ENOTLEAF = -4,   /* the node is not a leaf */
-    AG_EFULL = -5       /* the arena reached its maximum number of nodes */
+    AG_EFULL = -5,      /* the arena reached its maximum number of nodes */
+    AG_ENAN = -6        /* ag_backward_checked: a backward rule produced nan */
 };
 
 typedef struct {
@@ -71,6 +72,13 @@ typedef struct {
     int64_t free_nodes;
 } ag_stats;
 
+/* Where ag_backward_checked found a backward rule producing nan. */
+typedef struct {
+    int32_t node;       /* the node whose rule produced it */
+    int32_t input;      /* 0: for its first input (a), 1: for its second (b) */
+    double g;           /* the adjoint the rule was given (never nan) */
+} ag_anomaly;
+
 /* Arena: creating, reading and releasing nodes (arena.c). */
 int32_t ag_leaf(double value);
 int32_t ag_apply(int op, int32_t a, int32_t b, double c);
@@ -88,6 +96,7 @@ void ag_fail_after(int64_t n);
 
 /* Backward sweep (backward.c). */
 int ag_backward(int32_t root, double seed);
+int ag_backward_checked(int32_t root, double seed, ag_anomaly *out);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
 int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out);
 

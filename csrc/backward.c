@@ -12,6 +12,7 @@
  * this call, so whatever an earlier call left in slot can never be mistaken
  * for a visit of this one.  The lock is held for the whole call.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "arena.h"
@@ -160,14 +161,21 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
 }
 
 /* ag_sweep_adjoints: the reverse sweep over s, as ag_sweep_order left it
- * (adjoints zeroed): s->adjoint[k] becomes
- * d(root)/d(visit[k]) * seed.  A node's adjoint is complete when the sweep
- * reaches it (every node using it comes later in the order, so earlier in
- * the sweep): with add_to_grad set it is added into grad there and then. */
-void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad)
+ * (adjoints zeroed): s->adjoint[k] becomes d(root)/d(visit[k]) * seed.  A
+ * node's adjoint is complete when the sweep reaches it (every node using it
+ * comes later in the order, so earlier in the sweep): with add_to_grad set
+ * it is added into grad there and then.
+ *
+ * With anomaly != NULL (anomaly mode) the sweep stops at the first rule that
+ * produces nan, fills *anomaly and returns AG_ENAN, with no grad changed:
+ * grads are then added only once the whole sweep is through.  The rule was
+ * given a complete adjoint that was not nan (with a seed that is not nan), so
+ * it made the nan; its input only received it.  Returns AG_OK otherwise. */
+int ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad, ag_anomaly *anomaly)
 {
     double *adjoint = s->adjoint;
     const int32_t *input = s->input, *visit = s->visit, *order = s->order;
+    int add_now = add_to_grad && anomaly == NULL;
     adjoint[0] = seed;
     for (int64_t i = s->n - 1; i >= 0; i--) {
         if (i >= AG_PREFETCH) {
@@ -183,23 +191,29 @@ void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad)
         int32_t k = order[i];
         int32_t ka = input[2 * k], kb = input[2 * k + 1];
         int32_t id = visit[k];
-        if (add_to_grad) ar->grad[id] += adjoint[k];
+        if (add_now) ar->grad[id] += adjoint[k];
         if (ka < 0) continue;   /* a leaf */
         double da = 0.0, db = 0.0;
         /* the inputs' ids from the node itself: visit[ka] would be one more
          * scattered read */
         ag_local_grads(ar->op[id], ar->value[ar->a[id]], kb >= 0 ? ar->value[ar->b[id]] : 0.0,
                        ar->c[id], ar->value[id], adjoint[k], &da, &db);
+        if (anomaly != NULL && (isnan(da) || isnan(db))) {
+            anomaly->node = id;
+            anomaly->input = isnan(da) ? 0 : 1;
+            anomaly->g = adjoint[k];
+            return AG_ENAN;
+        }
         adjoint[ka] += da;
         if (kb >= 0) adjoint[kb] += db;
     }
+    if (add_to_grad && !add_now)
+        for (int64_t k = 0; k < s->n; k++) ar->grad[visit[k]] += adjoint[k];
+    return AG_OK;
 }
 
-/* ag_backward: add d(root)/d(node) * seed into the grad of every node
- * reachable from root.  The adjoints of this call are computed afresh, then
- * added, so two calls add exactly twice.  Returns AG_OK, AG_EBADID, or
- * AG_ENOMEM with no grad changed. */
-int ag_backward(int32_t root, double seed)
+/* backward_sweep: ag_backward, and with anomaly != NULL ag_backward_checked. */
+static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
 {
     ag_arena *ar = &ag_global_arena;
     ag_sweep s = {0};
@@ -207,7 +221,7 @@ int ag_backward(int32_t root, double seed)
     ag_lock();
     if (!ag_is_live(ar, root)) status = AG_EBADID;
     else if (ag_sweep_order(ar, &s, root) < 0) status = AG_ENOMEM;
-    else ag_sweep_adjoints(ar, &s, seed, 1);
+    else status = ag_sweep_adjoints(ar, &s, seed, 1, anomaly);
     ag_unlock();
     ag_sweep_free(&s);
     return status;
@@ -229,7 +243,7 @@ int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, doubl
         if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
     if (status == AG_OK && ag_sweep_order(ar, &s, root) < 0) status = AG_ENOMEM;
     if (status == AG_OK) {
-        ag_sweep_adjoints(ar, &s, seed, 0);
+        ag_sweep_adjoints(ar, &s, seed, 0, NULL);
         for (int64_t i = 0; i < n; i++) {
             int32_t k = ar->slot[ids[i]];   /* a sparse set, as in ag_sweep_order */
             out[i] = (k >= 0 && k < s.n && s.visit[k] == ids[i]) ? s.adjoint[k] : 0.0;
@@ -238,4 +252,21 @@ int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, doubl
     ag_unlock();
     ag_sweep_free(&s);
     return status;
+}
+
+/* ag_backward: add d(root)/d(node) * seed into the grad of every node
+ * reachable from root.  The adjoints of this call are computed afresh, then
+ * added, so two calls add exactly twice.  Returns AG_OK, AG_EBADID, or
+ * AG_ENOMEM with no grad changed. */
+int ag_backward(int32_t root, double seed)
+{
+    return backward_sweep(root, seed, NULL);
+}
+
+/* ag_backward_checked: ag_backward for anomaly mode.  Also returns AG_ENAN,
+ * with no grad changed and *out naming the first node (in sweep order) whose
+ * backward rule produced nan from a gradient that was not nan. */
+int ag_backward_checked(int32_t root, double seed, ag_anomaly *out)
+{
+    return backward_sweep(root, seed, out);
 }

@@ -19,7 +19,8 @@ typedef struct {
 } ag_sweep;
 
 int64_t ag_sweep_order(ag_arena *ar, ag_sweep *s, int32_t root);
-void ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad);
+int ag_sweep_adjoints(ag_arena *ar, ag_sweep *s, double seed, int add_to_grad,
+                      ag_anomaly *anomaly);
 void ag_sweep_free(ag_sweep *s);
 
 #endif

@@ -22,6 +22,7 @@ ENGINE = Engine(
     set_grad=arena.set_grad,
     retain=arena.retain,
     backward=backward.backward,
+    backward_checked=backward.backward_checked,
     check=arena.check,
     fail_after=arena.fail_after,
     release=arena.release,

@@ -80,15 +80,22 @@ def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
         return errors.EFULL
     if injected_failure():
         return errors.ENOMEM
-    # Append op last: it is what makes the node count as handed out.
-    value.append(out)
-    grad.append(0.0)
-    c.append(cc)
-    a.append(ia)
-    b.append(ib)
-    refs.append(1)
-    slot.append(0)
-    op.append(o)
+    # Append op last: it is what makes the node count as handed out.  A real
+    # MemoryError part way would leave the lists of unequal length, and every
+    # later node misaligned: cut them back, as C's grow() keeps cap unmoved.
+    try:
+        value.append(out)
+        grad.append(0.0)
+        c.append(cc)
+        a.append(ia)
+        b.append(ib)
+        refs.append(1)
+        slot.append(0)
+        op.append(o)
+    except MemoryError:
+        for column in (value, grad, c, a, b, refs, slot, op):
+            del column[node:]
+        return errors.ENOMEM
     return node
 
 

@@ -56,22 +56,36 @@ def topo(root: int) -> list[int] | int:
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
+        if arena.injected_failure():
+            return errors.ENOMEM
         visit, _inputs, order = sweep_order(root)
         return [visit[k] for k in order]
 
 
 def sweep_adjoints(
-    visit: list[int], inputs: list[int], order: list[int], seed: float, add_to_grad: bool
-) -> list[float]:
+    visit: list[int],
+    inputs: list[int],
+    order: list[int],
+    seed: float,
+    add_to_grad: bool,
+    anomaly: list[float] | None = None,
+) -> list[float] | None:
     """The reverse sweep: adjoint[k] becomes d(root)/d(visit[k]) * seed; with
     add_to_grad it is added into grad when the sweep reaches the node (every
-    node using it comes before it in the sweep, so it is complete then)."""
+    node using it comes before it in the sweep, so it is complete then).
+
+    With anomaly (a list, anomaly mode) grads are added only once the whole
+    sweep is through, and the sweep stops at the first rule that produces
+    nan: anomaly becomes [node, input (0: a, 1: b), g] and the result is None,
+    with no grad changed.  That rule was given a complete adjoint that was not
+    nan, so it made the nan."""
     op, a, b, c, value, grad = arena.op, arena.a, arena.b, arena.c, arena.value, arena.grad
+    add_now = add_to_grad and anomaly is None
     adjoint = [0.0] * len(visit)
     adjoint[0] = seed
     for k in reversed(order):
         node = visit[k]
-        if add_to_grad:
+        if add_now:
             grad[node] += adjoint[k]
         ka = inputs[2 * k]
         if ka < 0:
@@ -80,25 +94,47 @@ def sweep_adjoints(
         if kb >= 0:
             da, db = LOCAL_GRADS[op[node]](value[a[node]], value[b[node]], c[node], value[node],
                                            adjoint[k])
-            adjoint[ka] += da
-            adjoint[kb] += db
         else:
-            da, _ = LOCAL_GRADS[op[node]](value[a[node]], 0.0, c[node], value[node], adjoint[k])
-            adjoint[ka] += da
+            da, db = LOCAL_GRADS[op[node]](value[a[node]], 0.0, c[node], value[node], adjoint[k])
+        if anomaly is not None and (da != da or db != db):
+            anomaly[:] = [node, 0 if da != da else 1, adjoint[k]]
+            return None
+        adjoint[ka] += da
+        if kb >= 0:
+            adjoint[kb] += db
+    if add_to_grad and not add_now:
+        for k, node in enumerate(visit):
+            grad[node] += adjoint[k]
     return adjoint
 
 
-def backward(root: int, seed: float) -> int:
-    """Add d(root)/d(node) * seed into the grad of every node reachable from
-    root; the adjoints of this call are computed afresh, then added."""
+def backward_sweep(root: int, seed: float, anomaly: list[float] | None) -> int:
+    """backward, and with anomaly (a list to fill) backward_checked."""
     with arena.lock:
         if not arena.is_live(root):
             return errors.EBADID
         if arena.injected_failure():
             return errors.ENOMEM
         visit, inputs, order = sweep_order(root)
-        sweep_adjoints(visit, inputs, order, seed, True)
+        if sweep_adjoints(visit, inputs, order, seed, True, anomaly) is None:
+            return errors.ENAN
         return errors.OK
+
+
+def backward(root: int, seed: float) -> int:
+    """Add d(root)/d(node) * seed into the grad of every node reachable from
+    root; the adjoints of this call are computed afresh, then added."""
+    return backward_sweep(root, seed, None)
+
+
+def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+    """backward for anomaly mode: (status, node, input, g), as C's
+    ag_backward_checked; status ENAN names the rule that produced nan."""
+    anomaly: list[float] = []
+    status = backward_sweep(root, seed, anomaly)
+    if status == errors.ENAN:
+        return status, int(anomaly[0]), int(anomaly[1]), anomaly[2]
+    return status, -1, -1, 0.0
 
 
 def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
@@ -113,6 +149,7 @@ def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
             return errors.ENOMEM
         visit, inputs, order = sweep_order(root)
         adjoint = sweep_adjoints(visit, inputs, order, seed, False)
+        assert adjoint is not None  # only anomaly mode stops early
         out = []
         for node in ids:
             k = slot[node]
