@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import os
 import sys
-from types import FrameType
 import threading
+from types import FrameType
 from typing import Callable
 
 from . import backend, errors, ops

@@ -151,9 +151,9 @@ def test_backward_fails_cleanly_at_every_allocation(backend):
         assert out.grad == 0.0
         assert ag.check() == 0
         failures += 1
+    # the sweep takes one block for all its arrays (csrc/backward.c), so one
+    # allocation can fail; reusing the kept block counts as one for the hook
     assert failures >= 1
-    if backend == "c":
-        assert failures > 4, "the sweep's growth should have been among the failures"
     assert [x.grad for x in xs] == reference
 
 
