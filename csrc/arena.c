@@ -128,10 +128,11 @@ int32_t ag_leaf(double value)
     return id;
 }
 
-/* ag_apply: a new node computing op on inputs a (and b for binary ops; pass
- * -1 otherwise) with constant c.  The value is computed now.  Returns the id,
- * or a negative status with the arena unchanged. */
-int32_t ag_apply(int op, int32_t a, int32_t b, double c)
+/* Compute op on inputs a (and b for binary ops; -1 otherwise) with constant
+ * c into a new node: with record set, a node with its edges (a and b gain a
+ * reference); without, a leaf holding the value.  Returns the id, or a
+ * negative status with the arena unchanged. */
+static int32_t compute_node(int op, int32_t a, int32_t b, double c, int record)
 {
     ag_arena *ar = &ag_global_arena;
     int arity = ag_op_arity(op);
@@ -142,8 +143,9 @@ int32_t ag_apply(int op, int32_t a, int32_t b, double c)
         id = AG_EBADID;
     } else {
         double out = ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c);
-        id = new_node(ar, op, a, b, c, out);
-        if (id >= 0) {
+        if (!record) {
+            id = new_node(ar, AG_OP_LEAF, -1, -1, 0.0, out);
+        } else if ((id = new_node(ar, op, a, b, c, out)) >= 0) {
             ar->refs[a]++;
             if (b >= 0) ar->refs[b]++;
         }
@@ -152,25 +154,21 @@ int32_t ag_apply(int op, int32_t a, int32_t b, double c)
     return id;
 }
 
+/* ag_apply: a new node computing op on inputs a (and b for binary ops; pass
+ * -1 otherwise) with constant c.  The value is computed now.  Returns the id,
+ * or a negative status with the arena unchanged. */
+int32_t ag_apply(int op, int32_t a, int32_t b, double c)
+{
+    return compute_node(op, a, b, c, 1);
+}
+
 /* ag_apply_detached: a new leaf holding the value ag_apply would compute for
  * op on a (and b) with constant c.  No edge is recorded: a and b gain no
  * reference and the leaf has no inputs (no_grad mode).  Returns the id, or a
  * negative status with the arena unchanged. */
 int32_t ag_apply_detached(int op, int32_t a, int32_t b, double c)
 {
-    ag_arena *ar = &ag_global_arena;
-    int arity = ag_op_arity(op);
-    if (arity < 1) return AG_EBADOP;
-    ag_lock();
-    int32_t id;
-    if (!ag_is_live(ar, a) || (arity == 2 ? !ag_is_live(ar, b) : b != -1)) {
-        id = AG_EBADID;
-    } else {
-        double out = ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c);
-        id = new_node(ar, AG_OP_LEAF, -1, -1, 0.0, out);
-    }
-    ag_unlock();
-    return id;
+    return compute_node(op, a, b, c, 0);
 }
 
 /* ag_value, ag_grad: a node's value or gradient; nan for an id not in use. */
