@@ -37,7 +37,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _lock = threading.Lock()
 _enabled = False
-_originals: dict[str, tuple[Callable, Callable, Callable, Callable]] = {}
+_originals: dict[str, tuple[Callable, Callable, Callable, Callable, Callable]] = {}
 # creation site of each node made while the mode is on, by engine name
 _sites: dict[str, dict[int, str]] = {}
 
@@ -64,9 +64,9 @@ def _inputs(eng: Engine, op: int, a: int, b: int, c: float) -> str:
     return ", ".join(parts)
 
 
-def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable]:
-    """The checking leaf, apply, set_value and backward for eng."""
-    leaf, apply, set_value, _ = _originals[eng.name]
+def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable, Callable]:
+    """The checking leaf, apply, apply_detached, set_value and backward for eng."""
+    leaf, apply, apply_detached, set_value, _ = _originals[eng.name]
     sites = _sites[eng.name]
     isnan = _isnan
 
@@ -78,8 +78,14 @@ def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable]:
             sites[node] = _site()
         return node
 
-    def checked_apply(op: int, a: int, b: int, c: float) -> int:
-        node = apply(op, a, b, c)
+    def checking(apply: Callable[[int, int, int, float], int]) -> Callable[[int, int, int, float], int]:
+        # the same check for recorded ops and for ops under no_grad
+        def checked_apply(op: int, a: int, b: int, c: float) -> int:
+            return check_forward(apply(op, a, b, c), op, a, b, c)
+
+        return checked_apply
+
+    def check_forward(node: int, op: int, a: int, b: int, c: float) -> int:
         if node < 0:
             return node
         site = sites[node] = _site()
@@ -121,15 +127,15 @@ def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable]:
             "No gradient was changed."
         )
 
-    return checked_leaf, checked_apply, checked_set_value, checked_backward
+    return checked_leaf, checking(apply), checking(apply_detached), checked_set_value, checked_backward
 
 
 def _isnan(x: float) -> bool:
     return x != x
 
 
-def _install(eng: Engine, functions: tuple[Callable, Callable, Callable, Callable]) -> None:
-    eng.leaf, eng.apply, eng.set_value, eng.backward = functions
+def _install(eng: Engine, functions: tuple[Callable, Callable, Callable, Callable, Callable]) -> None:
+    eng.leaf, eng.apply, eng.apply_detached, eng.set_value, eng.backward = functions
 
 
 def set_detect_anomaly(mode: bool) -> None:
@@ -141,7 +147,8 @@ def set_detect_anomaly(mode: bool) -> None:
             return
         for name, eng in backend.ENGINES.items():
             if mode:
-                _originals[name] = (eng.leaf, eng.apply, eng.set_value, eng.backward)
+                _originals[name] = (eng.leaf, eng.apply, eng.apply_detached, eng.set_value,
+                                    eng.backward)
                 _sites[name] = {}
                 _install(eng, _checking(eng))
             else:

@@ -171,3 +171,11 @@ def test_flag_context_and_nesting_and_zero_cost_when_off():
     finally:
         ag.set_detect_anomaly(False)
     assert math.isnan(ag.Value(-1.0).log().data)
+
+
+def test_ops_under_no_grad_are_checked_too(backend):
+    x = ag.Value(-1.0)
+    with ag.detect_anomaly(), ag.no_grad(), pytest.raises(FloatingPointError, match="'log'"):
+        x.log()
+    with ag.no_grad():
+        assert math.isnan(x.log().data)  # anomaly mode off again: nan is a value
