@@ -244,8 +244,7 @@ class EnginesAgree(RuleBasedStateMachine):
         assert after == self.baseline, f"live nodes {self.baseline} -> {after}: a node leaked"
 
 
-@pytest.mark.usefixtures("both_backends")
-def test_engines_agree_under_random_programs():
+def run_state_machine() -> None:
     run = EnginesAgree.TestCase
     run.settings = settings(
         max_examples=EXAMPLES,
@@ -254,3 +253,22 @@ def test_engines_agree_under_random_programs():
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     run().runTest()
+
+
+@pytest.mark.usefixtures("both_backends")
+def test_engines_agree_under_random_programs():
+    if os.environ.get("AUTOGRAD_FUZZ_CHILD"):
+        run_state_machine()
+        return
+    # A fresh process: ag.check() after every step walks the whole arena, and
+    # in this process earlier tests have grown it to millions of nodes.
+    import subprocess
+    import sys
+
+    env = dict(os.environ, AUTOGRAD_FUZZ_CHILD="1")
+    test_id = f"{__file__}::{test_engines_agree_under_random_programs.__name__}"
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_id],
+        env=env, capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-2000:]
