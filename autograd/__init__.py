@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import backend as _backend
-from . import datasets, losses, nn, optim
+from . import nn
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
-from .explain import Explanation, explain
+from .learn.explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
@@ -25,7 +25,8 @@ from .gradcheck import GradcheckReport, gradcheck
 from .gradgradcheck import GradgradcheckReport, gradgradcheck
 from .primitive import primitive
 from .value import Value
-from .viz import Graph, GraphvizError, draw, graph, to_dot
+from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
+from .nn import datasets, losses, optim
 
 __version__ = "0.1.0"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from autograd import bench
-from autograd.bench import engines, models
+from autograd.cli import bench
+from autograd.cli.bench import engines, models
 
 
 def test_moons_and_weights_are_micrograd_shaped() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import autograd as ag
-from autograd import demo
+from autograd.cli import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 

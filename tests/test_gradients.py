@@ -8,7 +8,7 @@ import pytest
 from graphs import bits, random_program, run_program
 
 import autograd as ag
-from autograd.selfcheck import OP_CASES
+from autograd.cli.check import OP_CASES
 
 SPECIAL_POINTS = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, math.inf, -math.inf, math.nan, 1e-300, 1e300]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import autograd as ag
-from autograd import viz
+from autograd.learn import pictures as viz
 
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot is not installed")

@@ -229,7 +229,7 @@ def test_training_on_moons_reaches_100_percent(backend):
 
 def test_demo_training_is_bitwise_identical_on_both_backends(both_backends):
     # the full demo runs in test_demo.py on C; here its first steps on both backends
-    from autograd.demo import LAYERS, SEED, train
+    from autograd.cli.demo import LAYERS, SEED, train
 
     runs = {}
     for name in both_backends:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import autograd as ag
-from autograd.selfcheck import OP_CASES
+from autograd.cli.check import OP_CASES
 
 inf, nan = math.inf, math.nan
 

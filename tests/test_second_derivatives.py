@@ -10,7 +10,7 @@ import pytest
 from graphs import bits
 
 import autograd as ag
-from autograd.selfcheck import OP_CASES
+from autograd.cli.check import OP_CASES
 
 LN2 = log(2.0)
 

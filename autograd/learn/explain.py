@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import ops
-from .engine_py.rules import LOCAL_GRADS
+from .. import ops
+from ..engine_py.rules import LOCAL_GRADS
 from .graphwalk import GraphNode, fmt, formula, walk
-from .value import Value, as_number
+from ..value import Value, as_number
 
 MAX_STEPS = 50
 

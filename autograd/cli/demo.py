@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO, cast
 
-from . import backend as ag_backend
-from .datasets import DATASETS, Dataset
-from .losses import hinge, l2
-from .nn import MLP
-from .optim import SGD, linear_decay
-from .value import Value
+from .. import backend as ag_backend
+from ..nn.datasets import DATASETS, Dataset
+from ..nn.losses import hinge, l2
+from ..nn.modules import MLP
+from ..nn.optim import SGD, linear_decay
+from ..value import Value
 
 # The embedded defaults: micrograd's demo notebook, with its seed.
 DATASET = "moons"
@@ -170,7 +170,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.plot:
         # fail before training, not after it
-        from .boundary import require_matplotlib
+        from ..learn.plot import require_matplotlib
 
         try:
             require_matplotlib()
@@ -184,7 +184,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     if args.plot:
-        from .boundary import plot_decision_boundary
+        from ..learn.plot import plot_decision_boundary
 
         assert result.model is not None and result.data is not None
         X, y = result.data

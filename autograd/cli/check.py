@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Callable, NamedTuple
 
-from . import backend
-from .gradcheck import gradcheck
-from .value import Value
+from .. import backend
+from ..gradcheck import gradcheck
+from ..value import Value
 
 
 class OpCase(NamedTuple):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Union
 
-from .value import Value
+from ..value import Value
 
 Predictions = Union[Sequence[Value], Value]
 Targets = Union[Sequence[float], float]

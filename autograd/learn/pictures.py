@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Mapping
 
 from .graphwalk import GraphNode, fmt, formula, walk
-from .value import Value
+from ..value import Value
 
 MAX_NODES = 500     # past this a picture is a grey smear; to_dot refuses unless told
 

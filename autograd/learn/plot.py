@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from .nn import MLP
+from ..nn.modules import MLP
 
 INSTALL_HINT = ('drawing the decision boundary needs matplotlib, which is not installed: '
                 'pip install "scalar-autograd[plot]" (or pip install matplotlib)')

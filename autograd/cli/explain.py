@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import backend as ag_backend
-from . import functions
-from .explain import explain
-from .value import Value, as_number
+from .. import backend as ag_backend
+from .. import functions
+from ..learn.explain import explain
+from ..value import Value, as_number
 
 FUNCTIONS = {name: getattr(functions, name)
              for name in ("exp", "log", "sin", "cos", "tanh", "relu", "sigmoid", "sqrt", "abs")}
@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .viz import GraphvizError, draw
+    from ..learn.pictures import GraphvizError, draw
 
     saved = ag_backend.get_backend()
     try:

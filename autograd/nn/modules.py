@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from operator import mul
 from typing import Any, Callable, Union
 
-from . import functions
-from .value import Value
+from .. import functions
+from ..value import Value
 
 # What a layer takes: a list of Values or numbers, or a single one (the output
 # of a one-neuron layer is a Value, and must still feed the next layer).

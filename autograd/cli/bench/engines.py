@@ -76,7 +76,7 @@ def w1_replay(backend: str) -> Step:
     """The same step through graph replay: the graph is recorded once (not
     timed), each step is one tape run and one SGD call."""
     ag = _autograd(backend)
-    from .. import replay
+    from ... import replay
 
     xs, ys = models.moons()
     model = models.ScalarMLP(models.init_weights(), ag.Value)

@@ -48,7 +48,7 @@ def _available(name: str) -> bool:
 
 
 def _backends() -> list[str]:
-    from .. import available_backends
+    from ... import available_backends
 
     return available_backends()
 

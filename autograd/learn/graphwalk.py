@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import ops
-from .value import Value
+from .. import ops
+from ..value import Value
 
 
 @dataclass(frozen=True)

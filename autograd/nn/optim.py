@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Callable, Union
 
-from .value import Value
+from ..value import Value
 
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
