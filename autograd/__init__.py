@@ -19,41 +19,35 @@ from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
 from .learn.explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
-from .functions import abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh  # noqa: A004
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .modes import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, gradcheck
 from .gradgradcheck import GradgradcheckReport, gradgradcheck
 from .primitive import primitive
-from .value import Value
+from .value import FREE_FUNCTIONS, Value
 from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
 from .nn import datasets, losses, optim
 
 __version__ = "0.1.0"
+
+# the math functions, one per unary op of the table: ag.exp(x), ag.cos(x), ...
+globals().update(FREE_FUNCTIONS)
 
 __all__ = [
     "BackendWarning",
     "GradcheckError",
     "GradcheckReport",
     "Value",
-    "abs",
     "available_backends",
     "check",
-    "cos",
     "detect_anomaly",
-    "exp",
     "get_backend",
     "gradcheck",
     "is_anomaly_enabled",
-    "log",
-    "relu",
     "set_backend",
     "set_detect_anomaly",
-    "sigmoid",
-    "sin",
-    "sqrt",
     "stats",
-    "tanh",
     "zero_grad",
+    *FREE_FUNCTIONS,
     # the functional API
     "GradgradcheckReport",
     "SecondDerivativeError",

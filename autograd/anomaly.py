@@ -15,11 +15,10 @@ node (recorded for nodes made while the mode is on).  No gradient changes when
 backward raises.  Only nan is an anomaly; inf (log(0), 1/0) is a legitimate
 IEEE value here.
 
-Cost: none while the mode is off.  Turning it on swaps each engine's ``leaf``,
-``apply``, ``set_value`` and ``backward`` for the checking versions below
-(Value looks them up on its engine at every call); turning it off puts the
-originals back.  While on, every op costs an extra value read and a walk up
-the stack for its creation site.
+Cost: none while the mode is off.  Turning it on installs a ``Checker`` as
+the anomaly hook of autograd/modes.py, which the Value layer consults on its
+slow path (no engine function is replaced); while on, every op costs an
+extra value read and a walk up the stack for its creation site.
 """
 
 from __future__ import annotations
@@ -28,24 +27,28 @@ import os
 import sys
 import threading
 from types import FrameType
-from typing import Callable
+from typing import Any
 
-from . import backend, errors, ops
+from . import errors, modes, ops
 from .engine import Engine
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _lock = threading.Lock()
 _enabled = False
-_originals: dict[str, tuple[Callable, Callable, Callable, Callable, Callable]] = {}
 # creation site of each node made while the mode is on, by engine name
 _sites: dict[str, dict[int, str]] = {}
+
+
+def _in_package(filename: str) -> bool:
+    folder = os.path.dirname(os.path.abspath(filename))
+    return folder == _PACKAGE_DIR or folder.startswith(_PACKAGE_DIR + os.sep)
 
 
 def _site() -> str:
     """'file:line in function' of the nearest caller outside autograd."""
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and _in_package(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
         return "an unknown place"
@@ -64,78 +67,61 @@ def _inputs(eng: Engine, op: int, a: int, b: int, c: float) -> str:
     return ", ".join(parts)
 
 
-def _checking(eng: Engine) -> tuple[Callable, Callable, Callable, Callable, Callable]:
-    """The checking leaf, apply, apply_detached, set_value and backward for eng."""
-    leaf, apply, apply_detached, set_value, _ = _originals[eng.name]
-    sites = _sites[eng.name]
-    isnan = _isnan
+def _isnan(x: float) -> bool:
+    return x != x
 
-    def checked_leaf(x: float) -> int:
-        if isnan(x):
+
+class Checker:
+    """The checks of anomaly mode, called by modes.py's hooks."""
+
+    def leaf(self, eng: Engine, x: float) -> int:
+        if _isnan(x):
             raise FloatingPointError(f"autograd anomaly: a leaf created with the value nan, at {_site()}")
-        node = leaf(x)
+        node = eng.leaf(x)
         if node >= 0:
-            sites[node] = _site()
+            _sites.setdefault(eng.name, {})[node] = _site()
         return node
 
-    def checking(apply: Callable[[int, int, int, float], int]) -> Callable[[int, int, int, float], int]:
-        # the same check for recorded ops and for ops under no_grad
-        def checked_apply(op: int, a: int, b: int, c: float) -> int:
-            return check_forward(apply(op, a, b, c), op, a, b, c)
-
-        return checked_apply
-
-    def check_forward(node: int, op: int, a: int, b: int, c: float) -> int:
+    def forward(self, eng: Engine, node: int, op: int, a: int, b: int, c: float) -> int:
+        """Check the node an op just made (recorded or under no_grad)."""
         if node < 0:
             return node
-        site = sites[node] = _site()
-        if isnan(eng.value(node)):
-            arity = ops.OPS[op].arity
+        site = _sites.setdefault(eng.name, {})[node] = _site()
+        if _isnan(eng.value(node)):
+            info = ops.OPS[op]
             message = None
-            if op in ops.CONSTANT_OPS and isnan(c):
+            if op in ops.CONSTANT_OPS and _isnan(c):
                 # the user's number, like a nan leaf
-                message = f"the constant operand of {ops.OPS[op].name!r} ({ops.OPS[op].formula}) is nan"
-            elif not (isnan(eng.value(a)) or (arity == 2 and isnan(eng.value(b)))):
+                message = f"the constant operand of {info.name!r} ({info.formula}) is nan"
+            elif not (_isnan(eng.value(a)) or (info.arity == 2 and _isnan(eng.value(b)))):
                 # nan from inputs that are not: this rule made it (else it only passes it on)
-                message = (
-                    f"the forward rule of {ops.OPS[op].name!r} ({ops.OPS[op].formula}) "
-                    f"produced nan from {_inputs(eng, op, a, b, c)}"
-                )
+                message = (f"the forward rule of {info.name!r} ({info.formula}) "
+                           f"produced nan from {_inputs(eng, op, a, b, c)}")
             if message is not None:
-                eng._release([node])
+                eng.release([node])
                 raise FloatingPointError(f"autograd anomaly: {message}, at {site}")
         return node
 
-    def checked_set_value(node: int, x: float) -> int:
-        if isnan(x):
+    def set_value(self, x: float) -> None:
+        if _isnan(x):
             raise FloatingPointError(f"autograd anomaly: .data set to nan, at {_site()}")
-        return set_value(node, x)
 
-    def checked_backward(root: int, seed: float) -> int:
-        if isnan(seed):
+    def backward(self, eng: Engine, root: int, seed: float) -> int:
+        if _isnan(seed):
             raise FloatingPointError(f"autograd anomaly: backward() seeded with nan, at {_site()}")
         status, node, which, g = eng.backward_checked(root, seed)
         if status != errors.ENAN:
             return status
         info = eng.node(node)
-        created = sites.get(node, "before anomaly mode was turned on")
+        op = ops.OPS[info.op]
+        created = _sites.get(eng.name, {}).get(node, "before anomaly mode was turned on")
         inputs = _inputs(eng, info.op, info.a, info.b, info.c)
         raise FloatingPointError(
-            f"autograd anomaly: the backward rule of {ops.OPS[info.op].name!r} "
-            f"({ops.OPS[info.op].formula}, created at {created}) produced nan for its input "
+            f"autograd anomaly: the backward rule of {op.name!r} "
+            f"({op.formula}, created at {created}) produced nan for its input "
             f"{'ab'[which]} from the gradient {g!r}; its inputs: {inputs}, its value: {info.value!r}. "
             "No gradient was changed."
         )
-
-    return checked_leaf, checking(apply), checking(apply_detached), checked_set_value, checked_backward
-
-
-def _isnan(x: float) -> bool:
-    return x != x
-
-
-def _install(eng: Engine, functions: tuple[Callable, Callable, Callable, Callable, Callable]) -> None:
-    eng.leaf, eng.apply, eng.apply_detached, eng.set_value, eng.backward = functions
 
 
 def set_detect_anomaly(mode: bool) -> None:
@@ -145,20 +131,18 @@ def set_detect_anomaly(mode: bool) -> None:
     with _lock:
         if mode == _enabled:
             return
-        for name, eng in backend.ENGINES.items():
-            if mode:
-                _originals[name] = (eng.leaf, eng.apply, eng.apply_detached, eng.set_value,
-                                    eng.backward)
-                _sites[name] = {}
-                _install(eng, _checking(eng))
-            else:
-                _install(eng, _originals.pop(name))
-                _sites.pop(name, None)
+        _sites.clear()
+        modes.set_anomaly(Checker() if mode else None)
         _enabled = mode
 
 
 def is_anomaly_enabled() -> bool:
     return _enabled
+
+
+def creation_site(v: Any) -> str | None:
+    """Where the user's code created v, if anomaly mode was on then."""
+    return _sites.get(v._eng.name, {}).get(v._id)
 
 
 class detect_anomaly:  # noqa: N801  (a context manager named like a function, as in PyTorch)

@@ -12,7 +12,7 @@ import os
 import warnings
 
 from .engine import Engine
-from .engine_py import ENGINE as PYTHON_ENGINE
+from .engine.python import ENGINE as PYTHON_ENGINE
 
 
 class BackendWarning(UserWarning):
@@ -22,7 +22,7 @@ class BackendWarning(UserWarning):
 C_ENGINE: Engine | None
 C_ERROR: str | None
 try:
-    from .engine_c import ENGINE as C_ENGINE
+    from .engine.c import ENGINE as C_ENGINE
 
     C_ERROR = None
 except ImportError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 OK = 0
 ENOMEM = -1     # an allocation failed; the arena is unchanged
@@ -15,6 +15,16 @@ ENAN = -6       # backward_checked: a backward rule produced nan (anomaly mode)
 
 class GradcheckError(AssertionError):
     """Raised by gradcheck(..., raise_exception=True) when a gradient is wrong."""
+
+
+T = TypeVar("T")
+
+
+def checked(result: T | int) -> T:
+    """result, unless it is a negative status: then its exception."""
+    if isinstance(result, int) and result < 0:
+        raise_for_status(result)
+    return result  # type: ignore[return-value]
 
 
 def raise_for_status(status: int) -> NoReturn:

@@ -5,9 +5,10 @@
 - ``create_graph=False``: the engine's own backward sweep, copying out the
   adjoints of the inputs (``Engine.gradients``): floats equal bit for bit to
   what backward() adds to ``.grad``;
-- ``create_graph=True``: ``reverse_sweep`` below walks the same topological
-  order in Python and builds each adjoint from Value ops with the rules of
-  vjp.py (rules.c's formulas in rules.c's order).  The gradients are Values
+- ``create_graph=True``: ``reverse_sweep`` below runs the engines' sweep
+  (engine/python/sweep.py, the twin of csrc/sweep.c) over the same layout,
+  with a step that builds each adjoint from Value ops by the op table's vjp
+  rules (csrc/rules.h's formulas in their order).  The gradients are Values
   whose graph is the backward pass itself, so differentiating them again is
   exact (reverse over reverse), and their values equal backward()'s bit for
   bit.
@@ -25,13 +26,15 @@ from contextlib import contextmanager
 from typing import Any, Callable, Union
 
 from . import ops
-from .engine import Engine, NodeInfo
+from .engine import Engine
+from .engine.python.sweep import Flat, sweep
 from .errors import raise_for_status
-from .grad_mode import enable_grad
+from .modes import enable_grad
 from .value import Value, _wrap, as_number, leaf
-from .vjp import VJP, Adjoint, NodeView
 
 Argnums = Union[int, Sequence[int]]
+# An adjoint: a Value, or a float while it depends on no node.
+Adjoint = Union[Value, float]
 
 
 class SecondDerivativeError(NotImplementedError):
@@ -58,6 +61,19 @@ def _plus_zero(d: Adjoint) -> Adjoint:
     return d + 0.0 if v == 0.0 and math.copysign(1.0, v) < 0.0 else d
 
 
+class _Zero:
+    """An adjoint nothing was added to yet: ``_ZERO + d`` is backward()'s
+    ``0.0 + d`` without building a node for it."""
+
+    __slots__ = ()
+
+    def __add__(self, d: Adjoint) -> Adjoint:
+        return _plus_zero(d)
+
+
+_ZERO = _Zero()
+
+
 def _node_handles(eng: Engine) -> Callable[[int], Value]:
     """A function giving a Value on an existing node, one per node (cached)."""
     handles: dict[int, Value] = {}
@@ -74,73 +90,83 @@ def _node_handles(eng: Engine) -> Callable[[int], Value]:
     return handle
 
 
-def _depends_on(order: list[int], infos: list[NodeInfo], slot: dict[int, int],
-                inputs: Sequence[Value]) -> list[bool]:
-    """For each node (by topological index): whether it depends on one of
-    the inputs.  Only those nodes' adjoints can reach the inputs."""
-    wanted = {v._id for v in inputs}
-    depends = [False] * len(order)
-    for k, info in enumerate(infos):                # inputs first
-        arity = ops.ARITY[info.op]
-        depends[k] = (order[k] in wanted
-                      or (arity >= 1 and depends[slot[info.a]])
-                      or (arity == 2 and depends[slot[info.b]]))
-    return depends
+class NodeView:
+    """One forward node as a vjp rule of the op table sees it: its inputs x,
+    y and output out as Values (the forward nodes themselves, made on first
+    use, so derivatives flow back through them), the same as floats (xv, yv,
+    outv) and its constant c."""
+
+    __slots__ = ("f", "i", "handle")
+
+    def __init__(self, f: Flat, i: int, handle: Callable[[int], Value]) -> None:
+        self.f, self.i, self.handle = f, i, handle
+
+    @property
+    def x(self) -> Value:
+        return self.handle(self.f.id[self.f.a[self.i]])
+
+    @property
+    def y(self) -> Value:
+        return self.handle(self.f.id[self.f.b[self.i]])
+
+    @property
+    def out(self) -> Value:
+        return self.handle(self.f.id[self.i])
+
+    @property
+    def xv(self) -> float:
+        return self.f.value[self.f.a[self.i]]
+
+    @property
+    def yv(self) -> float:
+        return self.f.value[self.f.b[self.i]]
+
+    @property
+    def outv(self) -> float:
+        return self.f.value[self.i]
+
+    @property
+    def c(self) -> float:
+        return self.f.c[self.i]
 
 
 def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
-    """d(output)/d(input) for each input, built from Value ops by the rules of
-    vjp.py: a Value, or a float where it depends on no node.
+    """d(output)/d(input) for each input, built from Value ops by the op
+    table's vjp rules: a Value, or a float where it depends on no node.
 
-    The twin of backward.c's sweep: the nodes in reverse topological order,
-    each sending rule(g) to its first input, then its second; an adjoint
-    starts at 0.0 and adds its contributions in that order.  Nodes that do
-    not depend on an input are skipped: nothing they send reaches an input,
-    so the inputs' adjoints are unchanged, bit for bit.  An input that output
-    does not depend on gets 0.0.
+    It is the engines' sweep (the same layout, order and accumulation) with
+    a step that builds Values.  Nodes that do not depend on an input are
+    skipped: nothing they send reaches an input, so the inputs' adjoints are
+    unchanged, bit for bit.  An input that output does not depend on gets 0.0.
 
     Raises SecondDerivativeError if a primitive's input depends on an input:
     what it sends there, g * c, holds c = df/dx_i as a number, so the
     gradient's own derivative would silently miss dc/dx.
     """
     eng = output._eng
-    order = eng.topo(output._id)                 # inputs first
-    slot = {node: k for k, node in enumerate(order)}
-    infos = [eng.node(node) for node in order]
-    depends = _depends_on(order, infos, slot, inputs)
-    for info in infos:
-        if info.op == ops.PRIMITIVE and depends[slot[info.a]]:
+    f = eng.flat(output._id)
+    n, a, b, op = f.n, f.a, f.b, f.op
+    wanted = {v._id for v in inputs}
+    depends = [False] * (n + 1)                 # position none depends on nothing
+    for i in range(n):                          # inputs first
+        depends[i] = f.id[i] in wanted or depends[a[i]] or depends[b[i]]
+        if op[i] == ops.PRIMITIVE and depends[a[i]]:
             raise SecondDerivativeError(PRIMITIVE_TWICE)
-    adjoint: list[Adjoint] = [0.0] * len(order)
-    reached = [False] * len(order)               # has adjoint[k] had its first addition
-    root = slot[output._id]
-    adjoint[root] = 1.0
-    reached[root] = True
     handle = _node_handles(eng)
 
-    def add(k: int, d: Adjoint) -> None:
-        if not depends[k]:
-            return
-        if reached[k]:
-            adjoint[k] = adjoint[k] + d
-        else:
-            adjoint[k] = _plus_zero(d)
-            reached[k] = True
+    def step(i: int, g: Adjoint) -> tuple[Adjoint | None, Adjoint | None] | None:
+        if not depends[i]:
+            return None
+        da, db = ops.OPS[op[i]].vjp(NodeView(f, i, handle), g)  # type: ignore[misc]
+        return (da if depends[a[i]] else None, db if depends[b[i]] else None)
 
-    for k in reversed(range(len(order))):
-        info = infos[k]
-        arity = ops.ARITY[info.op]
-        if arity == 0 or not depends[k]:
-            continue
-        ka = slot[info.a]
-        kb = slot[info.b] if arity == 2 else -1
-        view = NodeView(info.a, info.b, order[k], info.c, infos[ka].value,
-                        infos[kb].value if arity == 2 else 0.0, info.value, handle)
-        da, db = VJP[info.op](view, adjoint[k])  # type: ignore[misc]
-        add(ka, da)
-        if arity == 2:
-            add(kb, db)
-    return [adjoint[slot[v._id]] if v._id in slot else 0.0 for v in inputs]
+    sweep(f, 1.0, rule=step, zero=_ZERO)
+    position = {node: i for i, node in enumerate(f.id[:n])}
+    out: list[Adjoint] = []
+    for v in inputs:
+        d = f.adjoint[position[v._id]] if v._id in position else 0.0
+        out.append(0.0 if d is _ZERO else d)
+    return out
 
 
 def _as_values(inputs: Value | Sequence[Value], eng: Engine) -> list[Value]:

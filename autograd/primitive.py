@@ -1,7 +1,7 @@
 """User-defined differentiable functions: ``primitive(forward, *derivatives)``.
 
 f(x1, ..., xn) enters the graph as a chain of PRIMITIVE nodes (see the
-comment at the top of csrc/rules.c): a constant leaf holds f's value, and
+comment at the top of csrc/rules.h): a constant leaf holds f's value, and
 node_i = PRIMITIVE(a=x_i, b=node_{i-1}, c=df/dx_i at the inputs), so the
 value passes down the chain and x_i receives g * df/dx_i in backward().  The
 derivatives are numbers evaluated at forward time: first derivatives are
@@ -13,11 +13,15 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from . import grad_mode, ops
+from . import modes, ops
 from .engine import Engine
 from .value import Value, _mixed, _wrap, as_number, leaf
 
 FloatFunction = Callable[..., float]
+
+
+def _apply(eng: Engine, op: int, a: int, b: int, c: float) -> int:
+    return eng.apply(op, a, b, c)
 
 
 def _call(fn: FloatFunction, xs: list[float], name: str, what: str) -> float:
@@ -77,12 +81,13 @@ def primitive(forward: FloatFunction, *derivatives: FloatFunction) -> Callable[.
         if eng is None:
             return value
         node = leaf(eng, value)         # the base of the chain: a constant
-        if not grad_mode.is_grad_enabled():
+        if not modes.is_grad_enabled():
             return node
         for i, (a, derivative) in enumerate(zip(args, derivatives)):
             if isinstance(a, Value):    # a number input is a constant: no gradient
                 c = _call(derivative, xs, name, f"derivative {i}")
-                node = _wrap(eng, eng.apply(ops.PRIMITIVE, a._id, node._id, c))
+                apply = modes.apply if modes.active else _apply
+                node = _wrap(eng, apply(eng, ops.PRIMITIVE, a._id, node._id, c))
         return node
 
     return apply_primitive

@@ -6,13 +6,14 @@ Python.  ``record`` builds it once, eagerly; ``Tape.run`` then recomputes
 every node from the leaves' current values and runs the backward sweep,
 entirely inside the engine (C, or its pure-Python twin), with the same
 formulas in the same order: a replayed step equals an eager one bit for bit.
-``SGD`` updates many parameters in one engine call.
+``optim.SGD`` updates every parameter in one engine call.
 
     tape = replay.record(lambda: loss_fn(model, x))     # builds the graph once
-    opt = replay.SGD(model.parameters(), lr=0.05)
+    opt = optim.SGD(model.parameters(), lr=0.05)
     for _ in range(100):
+        opt.zero_grad()                                  # one engine call
         loss = tape.run()                                # forward + backward
-        opt.step()                                       # p -= lr * p.grad; p.grad = 0
+        opt.step()                                       # p -= lr * p.grad, one call
 
 What a tape cannot see: Python code runs only while recording.  A branch on a
 value (``if x.data > 0``), a loop whose length depends on data, or a number
@@ -27,9 +28,10 @@ training loop once before trusting replay with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Callable
+import threading
+from typing import Any, Callable
 
+from . import errors, modes
 from .engine import Engine
 from .errors import raise_for_status
 from .value import Value
@@ -44,7 +46,10 @@ class Tape:
     of the graph, so the nodes outlive the Values that built them; ``close``
     (or leaving a ``with`` block) lets them go."""
 
-    __slots__ = ("_eng", "_tape", "_root", "__weakref__")
+    # _lock: held by run and close, so a close waits for a run in progress in
+    # another thread (cffi releases the GIL inside the run) instead of
+    # freeing the tape under it.
+    __slots__ = ("_eng", "_tape", "_root", "_lock", "__weakref__")
 
     def __init__(self, root: Value) -> None:
         if not isinstance(root, Value):
@@ -56,6 +61,7 @@ class Tape:
         self._eng = eng
         self._tape = tape
         self._root = root
+        self._lock = threading.Lock()
 
     @property
     def root(self) -> Value:
@@ -64,9 +70,10 @@ class Tape:
 
     def __len__(self) -> int:
         """Nodes on the tape, leaves included."""
-        return self._eng.tape_size(self._live())
+        with self._lock:
+            return self._eng.tape_size(self._live())
 
-    def _live(self) -> object:
+    def _live(self) -> Any:
         if self._tape is None:
             raise ReplayError("this tape was closed: record the graph again")
         return self._tape
@@ -76,7 +83,9 @@ class Tape:
         d(root)/d(leaf) * seed into every leaf's ``.grad`` (as
         ``root.backward(seed)`` on a graph built afresh).  Returns the root's
         new value."""
-        return self._eng.tape_run(self._live(), float(seed))
+        s = float(seed)
+        with self._lock:
+            return self._eng.tape_run(self._live(), s)
 
     def verify(self, root: Value) -> None:
         """Raise ReplayError unless ``root``, a graph built afresh by the code
@@ -85,8 +94,8 @@ class Tape:
         eng = self._eng
         if root._eng is not eng:
             raise ReplayError("the graph to verify belongs to another backend than the tape")
-        old = eng.topo(self._root._id)
-        new = eng.topo(root._id)
+        old = errors.checked(eng.topo(self._root._id))
+        new = errors.checked(eng.topo(root._id))
         if len(old) != len(new):
             raise ReplayError(f"the graph has {len(new)} nodes, the tape {len(old)}: "
                               "a branch or a loop took another path")
@@ -110,10 +119,11 @@ class Tape:
     def close(self) -> None:
         """Release the tape and the graph it holds.  Running it afterwards
         raises ReplayError."""
-        if self._tape is not None:
-            self._eng.tape_free(self._tape)
-            self._tape = None
-            self._root = None  # type: ignore[assignment]
+        with self._lock:
+            tape, self._tape = self._tape, None
+            if tape is not None:
+                self._eng.tape_free(tape)
+                self._root = None  # type: ignore[assignment]
 
     def __enter__(self) -> Tape:
         return self
@@ -127,25 +137,11 @@ def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:
     runs, reading any Value's value (``.data``, ``float(v)``) raises
     ReplayError, since a replay cannot repeat a decision taken on it; pass
     ``allow_reads=True`` when the values read do not steer the graph.  The
-    watch is on the current backend's engine as a whole: record from one
-    thread at a time, with no other thread reading values meanwhile."""
-    from . import backend
-
-    eng = backend.engine
-    reads = 0
-    read = eng.value
-
-    def watched(node: int) -> float:
-        nonlocal reads
-        reads += 1
-        return read(node)
-
-    if not allow_reads:
-        eng.value = watched
-    try:
+    watch (modes.watching_reads) sees every read in the process: record from
+    one thread at a time, with no other thread reading values meanwhile."""
+    with modes.watching_reads() as watched:
         root = fn()
-    finally:
-        eng.value = read
+    reads = 0 if allow_reads else watched[0]
     if reads:
         raise ReplayError(
             f"the recorded function read a value {reads} time(s) while building the graph; "
@@ -154,30 +150,3 @@ def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:
     if not isinstance(root, Value):
         raise TypeError(f"the recorded function must return a Value, not {type(root).__name__}")
     return Tape(root)
-
-
-class SGD:
-    """Plain SGD over many leaves in one engine call per step:
-    ``p.data = p.data - lr * p.grad; p.grad = 0`` for each, rounded exactly
-    as that Python line would."""
-
-    __slots__ = ("params", "lr", "_eng", "_ids")
-
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params = list(params)
-        self.lr = float(lr)
-        engines = {p._eng for p in self.params}
-        if len(engines) > 1:
-            raise ValueError("SGD: the parameters belong to more than one backend")
-        if not engines:
-            raise ValueError("SGD: no parameters")
-        self._eng: Engine = engines.pop()
-        for p in self.params:
-            if self._eng.node(p._id).op != 0:
-                raise ValueError("SGD: every parameter must be a leaf Value (made by Value(x))")
-        self._ids = self._eng.id_array([p._id for p in self.params])
-
-    def step(self) -> None:
-        status = self._eng.sgd(self._ids, self.lr)
-        if status:
-            raise_for_status(status)

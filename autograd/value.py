@@ -4,15 +4,21 @@
 calls its engine and wraps the new node id.  It has two slots, the node id and
 the engine, and no references to other Values, so it is never part of a
 reference cycle and dies the moment its last reference goes.
+
+Its operators and math methods, and the free functions (``ag.exp(x)``), are
+made from the op table (autograd/ops.py) below the class: one shape for every
+op, so a new row of the table is a new method with no code here.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Callable, NoReturn
+from collections.abc import Iterable
+from typing import Any, Callable, NoReturn
 
-from . import backend, grad_mode, ops
+from . import backend, modes, ops
 from .engine import FLUSH_THRESHOLD, Engine
+from .engine.python.rules import forward as float_forward
 from .errors import raise_for_status
 
 _new = object.__new__
@@ -74,7 +80,7 @@ def _release_now(eng: Engine, node: int) -> None:
     except MemoryError:
         pass
     try:
-        eng._release([node])
+        eng.release([node])
     except MemoryError:
         pass
 
@@ -85,7 +91,7 @@ def _wrap(eng: Engine, node: int) -> Value:
     try:
         out = _new(Value)
     except MemoryError:
-        eng._release([node])  # nothing else holds it
+        eng.release([node])  # nothing else holds it
         raise
     out._eng = eng
     out._id = node
@@ -95,25 +101,26 @@ def _wrap(eng: Engine, node: int) -> Value:
 def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Value]:
     """The method for a binary op: op for a Value operand, op_const for a
     number (a constant: it never receives a gradient).  One shape for every
-    op; the body is inlined because it runs once per node built.  Inside
-    no_grad (grad_mode.py) the node is a detached leaf; outside, that costs
-    one check of a module-level int."""
+    op; the body is inlined because it runs once per node built.  While a
+    mode is on (no_grad, anomaly mode, a recording: modes.py) the op goes
+    through modes.apply; otherwise that costs one check of a module int."""
 
     def method(self: Value, other: object) -> Value:
         eng = self._eng
-        apply = eng.apply
-        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
-            apply = eng.apply_detached
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
                 _mixed(self, other)
-            node = apply(op, self._id, other._id, 0.0)
+            b, o, c = other._id, op, 0.0
         else:
-            c = as_number(other)
+            c = as_number(other)  # type: ignore[assignment]
             if c is None:
                 return _not_a_number(other)  # type: ignore[return-value]
-            node = apply(op_const, self._id, -1, c)
+            b, o = -1, op_const
+        if modes.active:
+            node = modes.apply(eng, o, self._id, b, c)
+        else:
+            node = eng.apply(o, self._id, b, c)
         if node < 0:
             raise_for_status(node)
         out._eng = eng
@@ -134,10 +141,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
             return _not_a_number(other)  # type: ignore[return-value]
         eng = self._eng
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
-        apply = eng.apply
-        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
-            apply = eng.apply_detached
-        node = apply(op_const, self._id, -1, c)
+        if modes.active:
+            node = modes.apply(eng, op_const, self._id, -1, c)
+        else:
+            node = eng.apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
         out._eng = eng
@@ -152,10 +159,10 @@ def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         eng = self._eng
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
-        apply = eng.apply
-        if grad_mode.threads_in_no_grad and not grad_mode.is_grad_enabled():
-            apply = eng.apply_detached
-        node = apply(op, self._id, -1, 0.0)
+        if modes.active:
+            node = modes.apply(eng, op, self._id, -1, 0.0)
+        else:
+            node = eng.apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)
         out._eng = eng
@@ -194,7 +201,7 @@ class Value:
         if x is None:
             raise TypeError(f"Value() takes a real number, not {type(data).__name__}")
         eng = backend.engine
-        node = eng.leaf(x)
+        node = modes.leaf(eng, x) if modes.active else eng.leaf(x)
         if node < 0:
             raise_for_status(node)
         self._eng = eng
@@ -213,50 +220,18 @@ class Value:
         if len(pending) >= _threshold:
             self._eng.flush()
 
-    __add__ = binary_op(ops.ADD, ops.ADDC, "self + other")
-    __radd__ = right_op(ops.ADDC, "other + self, equal bitwise to self + other")
-    __sub__ = binary_op(ops.SUB, ops.SUBC, "self - other")
-    __rsub__ = right_op(ops.RSUBC, "other - self")
-    __mul__ = binary_op(ops.MUL, ops.MULC, "self * other")
-    __rmul__ = right_op(ops.MULC, "other * self, equal bitwise to self * other")
-    __truediv__ = binary_op(ops.DIV, ops.DIVC, "self / other")
-    __rtruediv__ = right_op(ops.RDIVC, "other / self")
-    __rpow__ = right_op(ops.RPOWC, "other ** self")
-    _pow = binary_op(ops.POW, ops.POWC, "self ** other")
-
-    def __pow__(self, other: object, modulo: None = None) -> Value:  # self ** other
-        if modulo is not None:
-            return NotImplemented
-        return self._pow(other)
-
-    __neg__ = unary_op(ops.NEG, "-self")
-
     def __pos__(self) -> Value:
         return self
 
-    __abs__ = unary_op(ops.ABS, "|self|; its gradient at 0 is 0")
-
-    exp = unary_op(ops.EXP, "e ** self.")
-
-    log = unary_op(ops.LOG, "Natural logarithm; log(0) = -inf, log(x < 0) = nan.")
-
-    sin = unary_op(ops.SIN, "sin(self).")
-
-    cos = unary_op(ops.COS, "cos(self).")
-
-    tanh = unary_op(ops.TANH, "tanh(self).")
-
-    relu = unary_op(ops.RELU, "max(x, 0); its gradient at 0 is 0.")
-
-    sigmoid = unary_op(ops.SIGMOID, "1 / (1 + exp(-x)).")
-
-    sqrt = unary_op(ops.SQRT, "Square root; sqrt(x < 0) = nan, its gradient at 0 is inf.")
-
-    abs = unary_op(ops.ABS, "|x|; its gradient at 0 is 0.")
+    def __abs__(self) -> Value:
+        """abs(self): the ``abs`` op; its gradient at 0 is 0."""
+        return self.abs()  # type: ignore[no-any-return, attr-defined]
 
     @property
     def data(self) -> float:
         """The value.  Settable on a leaf only."""
+        if modes.active:
+            modes.count_read()
         return self._eng.value(self._id)
 
     @data.setter
@@ -264,7 +239,8 @@ class Value:
         x = as_number(data)
         if x is None:
             raise TypeError(f".data takes a real number, not {type(data).__name__}")
-        status = self._eng.set_value(self._id, x)
+        eng = self._eng
+        status = modes.set_value(eng, self._id, x) if modes.active else eng.set_value(self._id, x)
         if status:
             raise_for_status(status)
 
@@ -288,7 +264,8 @@ class Value:
         s = as_number(seed)
         if s is None:
             raise TypeError(f"backward() takes a real number seed, not {type(seed).__name__}")
-        status = self._eng.backward(self._id, s)
+        eng = self._eng
+        status = modes.backward(eng, self._id, s) if modes.active else eng.backward(self._id, s)
         if status:
             raise_for_status(status)
 
@@ -342,3 +319,89 @@ class Value:
             "a Value cannot be pickled or copied: it is a handle on a node of a live "
             "graph. Save float(v) (or Module.state_dict() for a model) instead."
         )
+
+
+class ValueGroup:
+    """Many Values of one engine, updated in one engine call each: what an
+    optimizer does to its parameters every step."""
+
+    __slots__ = ("values", "_eng", "_ids")
+
+    def __init__(self, values: Iterable[Value]) -> None:
+        self.values = list(values)
+        for v in self.values:
+            if not isinstance(v, Value):
+                raise TypeError(f"expected Values, not {type(v).__name__}")
+        engines = {v._eng for v in self.values}
+        if len(engines) > 1:
+            raise ValueError("the Values belong to more than one backend")
+        self._eng: Engine | None = engines.pop() if engines else None
+        self._ids = self._eng.id_array([v._id for v in self.values]) if self._eng else None
+
+    def descend(self, lr: float) -> None:
+        """``v.data -= lr * v.grad`` for each (leaves only), rounded the same way."""
+        if self._eng is not None:
+            status = self._eng.descend(self._ids, float(lr))
+            if status:
+                raise_for_status(status)
+
+    def zero_grads(self) -> None:
+        """``v.grad = 0`` for each."""
+        if self._eng is not None:
+            status = self._eng.zero_grads(self._ids)
+            if status:
+                raise_for_status(status)
+
+
+# --- the operators and methods, from the op table ---------------------------
+def _install_ops() -> None:
+    for op in ops.OPS:
+        if op.method is None:
+            continue
+        if op.arity == 2:
+            const, right = ops.BY_NAME[op.const], ops.BY_NAME[op.right]  # type: ignore[index]
+            method = binary_op(op.code, const.code, op.doc)
+            if op.method == "__pow__":
+                method = _ternary_pow(method)
+            setattr(Value, op.method, method)
+            setattr(Value, "__r" + op.method[2:], right_op(right.code, f"{right.formula}, with a = self and c = other"))
+        else:
+            setattr(Value, op.method, unary_op(op.code, op.doc))
+
+
+def _ternary_pow(pow2: Callable[[Value, object], Value]) -> Callable[..., Value]:
+    """Python passes pow(x, y, m) a third argument; a Value has no modulus."""
+
+    def __pow__(self: Value, other: object, modulo: None = None) -> Value:  # noqa: N807
+        if modulo is not None:
+            return NotImplemented  # type: ignore[no-any-return]
+        return pow2(self, other)
+
+    __pow__.__doc__ = pow2.__doc__
+    return __pow__
+
+
+_install_ops()
+
+
+def free_function(op: ops.Op) -> Callable[[Any], Any]:
+    """The op as a function: Value in, Value out; number in, float out (the
+    engine's rule on floats, with C's IEEE semantics: exp(1000) = inf,
+    log(0) = -inf, rather than math's exceptions)."""
+    method = getattr(Value, op.method)  # type: ignore[arg-type]
+
+    def function(x: Any) -> Any:
+        if isinstance(x, Value):
+            return method(x)
+        v = as_number(x)
+        if v is None:
+            raise TypeError(f"{op.name}() takes a Value or a real number, not {type(x).__name__}")
+        return float_forward(op.code, v)
+
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = op.doc
+    return function
+
+
+# ag.exp, ag.log, ...: one per unary op that a Value reaches by a method
+FREE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {op.name: free_function(op) for op in ops.UNARY_METHODS}

@@ -1,4 +1,6 @@
-/* arena.c: the node arena: creation, access, reclamation, invariants.
+/* arena.c: the node arena: creation, access, update, reclamation,
+ * invariants, and the memory services of the other C files (checked
+ * allocation, the scratch block).
  *
  * Reclamation is reference counting: a node's count is the number of Python
  * handles on it plus the number of nodes that take it as an input.  When the
@@ -11,6 +13,7 @@
 
 #include "arena.h"
 #include "rules.h"
+#include "testing.h"
 
 #define AG_FIRST_CAPACITY 1024
 #define AG_MAX_NODES (INT32_MAX / 2)
@@ -26,8 +29,7 @@ static int64_t fail_countdown = -1;
 void ag_lock(void) { pthread_mutex_lock(&ag_global_arena.lock); }
 void ag_unlock(void) { pthread_mutex_unlock(&ag_global_arena.lock); }
 
-/* ag_fail_after: make the allocation after the next n fail once (n >= 0);
- * a negative n turns the hook off.  For tests of the out-of-memory paths. */
+/* ag_fail_after: see testing.h. */
 void ag_fail_after(int64_t n)
 {
     ag_lock();
@@ -35,9 +37,9 @@ void ag_fail_after(int64_t n)
     ag_unlock();
 }
 
-/* Every allocation of the engine goes through these two, with the lock held,
- * so the test hook can fail any one of them.  NULL on failure. */
-int ag_injected_failure(void)
+/* Every allocation of the engine goes through ag_alloc and ag_realloc, with
+ * the lock held, so the test hook can fail any one of them.  NULL on failure. */
+static int injected_failure(void)
 {
     if (fail_countdown < 0) return 0;
     if (fail_countdown-- > 0) return 0;
@@ -46,12 +48,12 @@ int ag_injected_failure(void)
 
 void *ag_alloc(size_t size)
 {
-    return ag_injected_failure() ? NULL : malloc(size);
+    return injected_failure() ? NULL : malloc(size);
 }
 
 void *ag_realloc(void *p, size_t size)
 {
-    return ag_injected_failure() ? NULL : realloc(p, size);
+    return injected_failure() ? NULL : realloc(p, size);
 }
 
 /* Whether id names a node that is in use. */
@@ -86,7 +88,7 @@ static int grow(ag_arena *ar)
         resize((void **)&ar->slot, cap, sizeof(int32_t)) ||
         resize((void **)&ar->op, cap, sizeof(uint8_t)))
         return AG_ENOMEM;
-    /* backward.c tolerates any slot value; zeroing keeps valgrind quiet. */
+    /* the sweep tolerates any slot value; zeroing keeps valgrind quiet. */
     memset(ar->slot + ar->cap, 0, (cap - (size_t)ar->cap) * sizeof(int32_t));
     ar->cap = (int32_t)cap;
     return AG_OK;
@@ -135,20 +137,20 @@ int32_t ag_leaf(double value)
 static int32_t compute_node(int op, int32_t a, int32_t b, double c, int record)
 {
     ag_arena *ar = &ag_global_arena;
-    int arity = ag_op_arity(op);
+    int arity = ag_arity(op);
+    double out;
     if (arity < 1) return AG_EBADOP;
     ag_lock();
     int32_t id;
     if (!ag_is_live(ar, a) || (arity == 2 ? !ag_is_live(ar, b) : b != -1)) {
         id = AG_EBADID;
-    } else {
-        double out = ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c);
-        if (!record) {
-            id = new_node(ar, AG_OP_LEAF, -1, -1, 0.0, out);
-        } else if ((id = new_node(ar, op, a, b, c, out)) >= 0) {
-            ar->refs[a]++;
-            if (b >= 0) ar->refs[b]++;
-        }
+    } else if (ag_forward(op, ar->value[a], arity == 2 ? ar->value[b] : 0.0, c, &out) != AG_OK) {
+        id = AG_EBADOP;     /* an op of the table with no rule: never the identity */
+    } else if (!record) {
+        id = new_node(ar, AG_OP_LEAF, -1, -1, 0.0, out);
+    } else if ((id = new_node(ar, op, a, b, c, out)) >= 0) {
+        ar->refs[a]++;
+        if (b >= 0) ar->refs[b]++;
     }
     ag_unlock();
     return id;
@@ -256,6 +258,43 @@ static void release_one(ag_arena *ar, int32_t id)
     }
 }
 
+/* A scratch block this small is kept whatever the live nodes: a training
+ * loop frees its graph after every step, and reallocating the block for the
+ * next backward would bring the page faults back. */
+#define AG_SCRATCH_KEEP ((size_t)8 << 20)
+
+/* ag_scratch: a block of at least nodes * per_node bytes, lent to the caller
+ * until it unlocks the arena (call with the lock held), or NULL.  The block
+ * is kept from one call to the next: a fresh block of this size costs a page
+ * fault, and the kernel zeroing a page, every 4 KiB, which on a 1M-node chain
+ * was more than the sweep itself.  Only its size is state: callers write
+ * every byte before they read it.  Reusing the block counts as an allocation
+ * for the test hook, so a caller fails under it whether or not it grew. */
+void *ag_scratch(ag_arena *ar, int64_t nodes, size_t per_node)
+{
+    size_t bytes = (size_t)nodes * per_node;
+    ar->scratch_per_node = per_node;
+    if (ar->scratch_size >= bytes) return injected_failure() ? NULL : ar->scratch;
+    free(ar->scratch);
+    ar->scratch_size = 0;
+    ar->scratch = ag_alloc(bytes);
+    if (ar->scratch != NULL) ar->scratch_size = bytes;
+    return ar->scratch;
+}
+
+/* scratch_trim: free the scratch block once it is larger than
+ * AG_SCRATCH_KEEP and more than four times what the live nodes could need,
+ * so a large graph that is gone does not keep its sweep's memory. */
+static void scratch_trim(ag_arena *ar)
+{
+    size_t need = (size_t)(ar->count - ar->nfree) * ar->scratch_per_node;
+    if (ar->scratch_size > AG_SCRATCH_KEEP && ar->scratch_size > 4 * need) {
+        free(ar->scratch);
+        ar->scratch = NULL;
+        ar->scratch_size = 0;
+    }
+}
+
 /* ag_release: drop one Python handle on each of n nodes.  Ids not in use are
  * skipped and reported by AG_EBADID once all the others are released. */
 int ag_release(const int32_t *ids, size_t n)
@@ -267,7 +306,7 @@ int ag_release(const int32_t *ids, size_t n)
         if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
         else status = AG_EBADID;
     }
-    ag_scratch_trim(ar);
+    scratch_trim(ar);
     ag_unlock();
     return status;
 }
@@ -330,7 +369,7 @@ int64_t ag_check(void)
     int32_t nfree = 0;
     for (int32_t id = 0; id < ar->count; id++) {
         if (ar->op[id] == AG_OP_FREE) { nfree++; continue; }
-        int arity = ag_op_arity(ar->op[id]);
+        int arity = ag_arity(ar->op[id]);
         if (arity < 0) { bad++; continue; }
         if (arity >= 1) {
             if (ag_is_live(ar, ar->a[id])) edges[ar->a[id]]++; else bad++;
@@ -351,4 +390,43 @@ int64_t ag_check(void)
     free(edges);
     ag_unlock();
     return bad;
+}
+
+
+/* ag_descend: for each of n leaves, value = value - lr * grad: the eager
+ * `p.data -= lr * p.grad`, rounded the same way (one step of plain SGD).
+ * Returns AG_OK, or AG_EBADID / AG_ENOTLEAF with no node changed. */
+int ag_descend(const int32_t *ids, size_t n, double lr)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    for (size_t i = 0; i < n && status == AG_OK; i++) {
+        if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
+        else if (ar->op[ids[i]] != AG_OP_LEAF) status = AG_ENOTLEAF;
+    }
+    if (status == AG_OK) {
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = ids[i];
+            double step = lr * ar->grad[id];
+            ar->value[id] = ar->value[id] - step;
+        }
+    }
+    ag_unlock();
+    return status;
+}
+
+/* ag_zero_grads: set the grad of each of n nodes to 0.  Returns AG_OK, or
+ * AG_EBADID with no node changed. */
+int ag_zero_grads(const int32_t *ids, size_t n)
+{
+    ag_arena *ar = &ag_global_arena;
+    int status = AG_OK;
+    ag_lock();
+    for (size_t i = 0; i < n && status == AG_OK; i++)
+        if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
+    if (status == AG_OK)
+        for (size_t i = 0; i < n; i++) ar->grad[ids[i]] = 0.0;
+    ag_unlock();
+    return status;
 }

@@ -1,4 +1,5 @@
-/* arena.h: the arena's storage, shared by the engine's C files (not by Python).
+/* arena.h: the arena's storage and services, shared by the engine's C files
+ * (not by Python).  arena.c owns all of it.
  *
  * Nodes are stored as parallel arrays (structure of arrays) indexed by id.
  * A free node has op == AG_OP_FREE and links to the next free node through
@@ -13,21 +14,24 @@
 
 #include "autograd.h"
 
+#define AG_OP_FREE 255  /* marks a node on the free list; not an op */
+
 typedef struct {
     double *value;
     double *grad;
-    double *c;          /* constant operand of the *C ops */
+    double *c;          /* constant operand */
     int32_t *a;         /* first input; for a free node, the next free node */
     int32_t *b;         /* second input */
     int32_t *refs;      /* Python handles plus consuming nodes */
-    int32_t *slot;      /* backward's sparse-set index; see backward.c */
+    int32_t *slot;      /* per node, for the sweep's sparse set (sweep.c) */
     uint8_t *op;
     int32_t count;      /* ids below count have been handed out at least once */
     int32_t cap;        /* length of every array above */
     int32_t free_head;  /* first free node, -1 if none */
     int32_t nfree;
-    void *scratch;      /* backward.c's per-call arrays, kept between calls; see there */
+    void *scratch;      /* a block lent to one call at a time; see ag_scratch */
     size_t scratch_size;
+    size_t scratch_per_node;    /* bytes per node its last user asked for */
     pthread_mutex_t lock;
 } ag_arena;
 
@@ -36,9 +40,8 @@ extern ag_arena ag_global_arena;
 void ag_lock(void);
 void ag_unlock(void);
 int ag_is_live(const ag_arena *ar, int32_t id);
-int ag_injected_failure(void);
 void *ag_alloc(size_t size);
 void *ag_realloc(void *p, size_t size);
-void ag_scratch_trim(ag_arena *ar);
+void *ag_scratch(ag_arena *ar, int64_t nodes, size_t per_node);
 
 #endif

@@ -5,6 +5,11 @@
  * function takes the arena lock: cffi releases the GIL around each call, so
  * the GIL does not protect the arena.
  *
+ * The op codes are the table of autograd/ops.py (generated into ag_ops.h at
+ * build time).  The Python twin, autograd/engine/python/, has the same
+ * functions under the same names without the ag_ prefix, file for file:
+ * arena.c, sweep.c, tape.c, rules.h.
+ *
  * This header is also fed to cffi's cdef (the build script drops the
  * preprocessor lines), so it holds only plain declarations.
  */
@@ -13,37 +18,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Op codes.  autograd/ops.py holds the same table; a test checks they agree. */
-enum {
-    AG_OP_LEAF = 0,
-    AG_OP_ADD = 1,      /* a + b */
-    AG_OP_SUB = 2,      /* a - b */
-    AG_OP_MUL = 3,      /* a * b */
-    AG_OP_DIV = 4,      /* a / b */
-    AG_OP_POW = 5,      /* a ** b */
-    AG_OP_ADDC = 6,     /* a + c */
-    AG_OP_SUBC = 7,     /* a - c */
-    AG_OP_RSUBC = 8,    /* c - a */
-    AG_OP_MULC = 9,     /* a * c */
-    AG_OP_DIVC = 10,    /* a / c */
-    AG_OP_RDIVC = 11,   /* c / a */
-    AG_OP_POWC = 12,    /* a ** c */
-    AG_OP_RPOWC = 13,   /* c ** a */
-    AG_OP_NEG = 14,
-    AG_OP_EXP = 15,
-    AG_OP_LOG = 16,
-    AG_OP_SIN = 17,
-    AG_OP_COS = 18,
-    AG_OP_TANH = 19,
-    AG_OP_RELU = 20,
-    AG_OP_SIGMOID = 21,
-    AG_OP_SQRT = 22,
-    AG_OP_ABS = 23,
-    AG_OP_PRIMITIVE = 24, /* one input of a user primitive: the value of b, da = g * c */
-    AG_OP_COUNT = 25,
-    AG_OP_FREE = 255    /* marks a node on the free list */
-};
 
 /* Status codes returned (negated ids or ints) by the functions below. */
 enum {
@@ -61,14 +35,14 @@ typedef struct {
     int32_t a;          /* first input, -1 if none */
     int32_t b;          /* second input, -1 if none */
     int32_t refs;       /* Python handles plus consuming nodes */
-    double c;           /* constant operand of the *C ops */
+    double c;           /* constant operand */
     double value;
     double grad;
 } ag_node;
 
 typedef struct {
     int64_t live_nodes;
-    int64_t capacity;
+    int64_t capacity;   /* nodes the arena has room for without growing */
     int64_t free_nodes;
 } ag_stats;
 
@@ -79,7 +53,13 @@ typedef struct {
     double g;           /* the adjoint the rule was given (never nan) */
 } ag_anomaly;
 
-/* Arena: creating, reading and releasing nodes (arena.c). */
+/* The op table as compiled in (checked against autograd/ops.py at import). */
+int ag_op_count(void);
+int ag_op_arity(int op);
+const char *ag_op_name(int op);
+int ag_op_has_rule(int op);
+
+/* Arena: creating, reading, updating and releasing nodes (arena.c). */
 int32_t ag_leaf(double value);
 int32_t ag_apply(int op, int32_t a, int32_t b, double c);
 int32_t ag_apply_detached(int op, int32_t a, int32_t b, double c);
@@ -92,20 +72,20 @@ int ag_release(const int32_t *ids, size_t n);
 int ag_node_info(int32_t id, ag_node *out);
 void ag_get_stats(ag_stats *out);
 int64_t ag_check(void);
-void ag_fail_after(int64_t n);
+int ag_descend(const int32_t *ids, size_t n, double lr);
+int ag_zero_grads(const int32_t *ids, size_t n);
 
-/* Backward sweep (backward.c). */
+/* The reverse sweep and what is built on it (sweep.c). */
 int ag_backward(int32_t root, double seed);
 int ag_backward_checked(int32_t root, double seed, ag_anomaly *out);
 int64_t ag_topo(int32_t root, int32_t *out, int64_t cap);
 int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out);
 
-/* Graph replay (replay.c).  A tape is opaque: created, run and freed here. */
+/* Graph replay (tape.c).  A tape is opaque: created, run and freed here. */
 typedef struct ag_tape ag_tape;
 ag_tape *ag_tape_new(int32_t root, int *status);
 int64_t ag_tape_size(const ag_tape *t);
 int ag_tape_run(ag_tape *t, double seed, double *root_value);
 void ag_tape_free(ag_tape *t);
-int ag_sgd(const int32_t *ids, size_t n, double lr);
 
 #endif

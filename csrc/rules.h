@@ -1,15 +1,20 @@
-/* rules.h: the math of every op, forward and backward, side by side.
+/* rules.h: the math of every op, one row each: its value and what its
+ * inputs receive, side by side.
  *
- * Inline, because the sweeps (backward.c, replay.c) call them once per node;
- * rules.c holds the arity table.
+ * In a row, x and y are the values of inputs a and b (y is 0 for a one-input
+ * op), c is the node's constant, out its value and g its adjoint (incoming
+ * gradient).  The row's second and third columns are the adjoints it sends
+ * to a and b.  The op names are autograd/ops.py's table (ag_ops.h, generated
+ * from it at build time); autograd/engine/python/rules.py is the twin of this
+ * file, one block per op with the same formulas in the same order of
+ * operations, so that both backends round identically.  Every expression is
+ * spelled out (no a*b+c that a compiler might fuse; the build also passes
+ * -ffp-contract=off).
  *
- * autograd/engine_py/rules.py is the twin of this file: the same formulas,
- * written in the same order, so that both backends round identically.  Every
- * expression is spelled out (no a*b+c that a compiler might fuse; the build
- * also passes -ffp-contract=off).  Gradient conventions follow PyTorch:
- * relu'(0) = 0, abs'(0) = 0, sqrt'(0) = inf, d(x**y)/dy = 0 where x == 0 and
- * y >= 0, d(x**y)/dx = 0 where y == 0.  A rule is applied even where the
- * incoming adjoint is 0, so 0 * inf gives nan, as in PyTorch.
+ * Gradient conventions follow PyTorch: relu'(0) = 0, abs'(0) = 0,
+ * sqrt'(0) = inf, d(x**y)/dy = 0 where x == 0 and y >= 0, d(x**y)/dx = 0
+ * where y == 0.  A rule is applied even where g is 0, so 0 * inf gives nan,
+ * as in PyTorch.
  *
  * A user primitive f(x1, ..., xn) is a chain of PRIMITIVE nodes: the first
  * takes a constant leaf holding f's value as b, each takes one input x_i as a
@@ -21,15 +26,8 @@
 
 #include <math.h>
 
+#include "ag_ops.h"
 #include "autograd.h"
-
-extern const signed char ag_arity[AG_OP_COUNT];
-
-/* Number of node inputs the op takes: 0, 1 or 2; -1 for an unknown op. */
-static inline int ag_op_arity(int op)
-{
-    return (unsigned)op < AG_OP_COUNT ? ag_arity[op] : -1;
-}
 
 /* d(x**y)/dx times g; 0 where y == 0, whatever g is. */
 static inline double pow_grad_base(double x, double y, double g)
@@ -51,71 +49,69 @@ static inline double sign(double x)
     return x == 0.0 ? 0.0 : x;
 }
 
-/* ag_forward: the op's value for inputs x, y (0 when absent) and constant c. */
-static inline double ag_forward(int op, double x, double y, double c)
+/*   op          value                   a receives                        b receives */
+#define AG_RULES(RULE) \
+    RULE(ADD,       x + y,                  g,                                g) \
+    RULE(SUB,       x - y,                  g,                                -g) \
+    RULE(MUL,       x * y,                  g * y,                            g * x) \
+    RULE(DIV,       x / y,                  g / y,                            -g * (out / y)) \
+    RULE(POW,       pow(x, y),              pow_grad_base(x, y, g),           pow_grad_exponent(x, y, out, g)) \
+    RULE(ADDC,      x + c,                  g,                                0.0) \
+    RULE(SUBC,      x - c,                  g,                                0.0) \
+    RULE(RSUBC,     c - x,                  -g,                               0.0) \
+    RULE(MULC,      x * c,                  g * c,                            0.0) \
+    RULE(DIVC,      x / c,                  g / c,                            0.0) \
+    RULE(RDIVC,     c / x,                  -g * (out / x),                   0.0) /* -c/x**2 */ \
+    RULE(POWC,      pow(x, c),              pow_grad_base(x, c, g),           0.0) \
+    RULE(RPOWC,     pow(c, x),              pow_grad_exponent(c, x, out, g),  0.0) \
+    RULE(NEG,       -x,                     -g,                               0.0) \
+    RULE(EXP,       exp(x),                 g * out,                          0.0) \
+    RULE(LOG,       log(x),                 g / x,                            0.0) \
+    RULE(SIN,       sin(x),                 g * cos(x),                       0.0) \
+    RULE(COS,       cos(x),                 g * -sin(x),                      0.0) \
+    RULE(TANH,      tanh(x),                g * (1.0 - out * out),            0.0) \
+    RULE(RELU,      x <= 0.0 ? 0.0 : x,     out <= 0.0 ? 0.0 : g,             0.0) /* keeps nan */ \
+    RULE(SIGMOID,   1.0 / (1.0 + exp(-x)),  g * (out * (1.0 - out)),          0.0) \
+    RULE(SQRT,      sqrt(x),                g / (2.0 * out),                  0.0) \
+    RULE(ABS,       fabs(x),                g * sign(x),                      0.0) \
+    RULE(PRIMITIVE, y,                      g * c,                            g)
+
+/* ag_forward: into *out, the value of op for input values x, y (0 when
+ * absent) and constant c.  AG_EBADOP for a code with no rule (a leaf has
+ * none: its value is given, not computed). */
+static inline int ag_forward(int op, double x, double y, double c, double *out)
 {
+    (void)y;
+    (void)c;
     switch (op) {
-    case AG_OP_ADD:     return x + y;
-    case AG_OP_SUB:     return x - y;
-    case AG_OP_MUL:     return x * y;
-    case AG_OP_DIV:     return x / y;
-    case AG_OP_POW:     return pow(x, y);
-    case AG_OP_ADDC:    return x + c;
-    case AG_OP_SUBC:    return x - c;
-    case AG_OP_RSUBC:   return c - x;
-    case AG_OP_MULC:    return x * c;
-    case AG_OP_DIVC:    return x / c;
-    case AG_OP_RDIVC:   return c / x;
-    case AG_OP_POWC:    return pow(x, c);
-    case AG_OP_RPOWC:   return pow(c, x);
-    case AG_OP_NEG:     return -x;
-    case AG_OP_EXP:     return exp(x);
-    case AG_OP_LOG:     return log(x);
-    case AG_OP_SIN:     return sin(x);
-    case AG_OP_COS:     return cos(x);
-    case AG_OP_TANH:    return tanh(x);
-    case AG_OP_RELU:    return x <= 0.0 ? 0.0 : x;              /* keeps nan */
-    case AG_OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case AG_OP_SQRT:    return sqrt(x);
-    case AG_OP_ABS:     return fabs(x);
-    case AG_OP_PRIMITIVE: return y;                             /* carries f(...) down the chain */
-    default:            return x;                               /* a leaf */
+#define AG_FORWARD_CASE(name, value, da, db) case AG_OP_##name: *out = (value); return AG_OK;
+    AG_RULES(AG_FORWARD_CASE)
+#undef AG_FORWARD_CASE
+    default: return AG_EBADOP;
     }
 }
 
-/* ag_local_grads: the adjoints the op sends to its inputs, given its output
- * `out` and the incoming adjoint g.  *db is left untouched for ops with fewer
- * inputs. */
-static inline void ag_local_grads(int op, double x, double y, double c, double out, double g,
-                    double *da, double *db)
+/* ag_local_grads: into *da and *db, the adjoints op sends to its inputs,
+ * given their values x, y, the constant c, the op's value out and its
+ * adjoint g (*db is 0 for a one-input op).  AG_EBADOP for a code with no
+ * rule. */
+static inline int ag_local_grads(int op, double x, double y, double c, double out, double g,
+                                 double *da, double *db)
 {
+    (void)out;
     switch (op) {
-    case AG_OP_ADD:     *da = g;                          *db = g; break;
-    case AG_OP_SUB:     *da = g;                          *db = -g; break;
-    case AG_OP_MUL:     *da = g * y;                      *db = g * x; break;
-    case AG_OP_DIV:     *da = g / y;                      *db = -g * (out / y); break;
-    case AG_OP_POW:     *da = pow_grad_base(x, y, g);     *db = pow_grad_exponent(x, y, out, g); break;
-    case AG_OP_ADDC:    *da = g; break;
-    case AG_OP_SUBC:    *da = g; break;
-    case AG_OP_RSUBC:   *da = -g; break;
-    case AG_OP_MULC:    *da = g * c; break;
-    case AG_OP_DIVC:    *da = g / c; break;
-    case AG_OP_RDIVC:   *da = -g * (out / x); break;        /* d(c/x) = -c/x**2 */
-    case AG_OP_POWC:    *da = pow_grad_base(x, c, g); break;
-    case AG_OP_RPOWC:   *da = pow_grad_exponent(c, x, out, g); break;
-    case AG_OP_NEG:     *da = -g; break;
-    case AG_OP_EXP:     *da = g * out; break;
-    case AG_OP_LOG:     *da = g / x; break;
-    case AG_OP_SIN:     *da = g * cos(x); break;
-    case AG_OP_COS:     *da = g * -sin(x); break;
-    case AG_OP_TANH:    *da = g * (1.0 - out * out); break;
-    case AG_OP_RELU:    *da = out <= 0.0 ? 0.0 : g; break;
-    case AG_OP_SIGMOID: *da = g * (out * (1.0 - out)); break;
-    case AG_OP_SQRT:    *da = g / (2.0 * out); break;
-    case AG_OP_ABS:     *da = g * sign(x); break;
-    case AG_OP_PRIMITIVE: *da = g * c;                    *db = g; break;
-    default:            break;                              /* a leaf */
+#define AG_BACKWARD_CASE(name, value, grad_a, grad_b) \
+    case AG_OP_##name: *da = (grad_a); *db = (grad_b); return AG_OK;
+    AG_RULES(AG_BACKWARD_CASE)
+#undef AG_BACKWARD_CASE
+    default: return AG_EBADOP;
     }
+}
+
+/* Number of node inputs of op: 0, 1 or 2; -1 for a code that is not an op. */
+static inline int ag_arity(int op)
+{
+    return (unsigned)op < AG_OP_COUNT ? ag_op_arity_table[op] : -1;
 }
 
 #endif

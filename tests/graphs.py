@@ -12,38 +12,42 @@ import random
 from typing import Callable
 
 import autograd as ag
+from autograd import ops
+from autograd.value import _wrap
 
 Step = tuple[str, int, int, float]      # (op, first operand, second operand, constant)
 
-BINARY = ["add", "sub", "mul", "div", "pow"]
-WITH_CONSTANT = ["addc", "subc", "rsubc", "mulc", "divc", "rdivc", "powc", "rpowc"]
-UNARY = ["neg", "exp", "log", "sin", "cos", "tanh", "relu", "sigmoid", "sqrt", "abs"]
+# Everything below derives from the op table: a new op is in every program.
+CONST_OF = {op.const: op for op in ops.OPS if op.const}      # addc -> add, ...
+RIGHT_OF = {op.right: op for op in ops.OPS if op.right and op.right not in CONST_OF}  # rsubc -> sub
 
+
+def _domain(op: ops.Op, v: ag.Value) -> ag.Value:
+    """v moved into the op's domain (x * x + 0.5 > 0 for log, sqrt, pow)."""
+    return v * v + 0.5 if op.domain == ops.POSITIVE else v
+
+
+def apply_op(name: str, a: ag.Value, b: ag.Value, c: float) -> ag.Value:
+    """A Value made by op ``name`` from a, b (when it takes two) or the number c."""
+    op = ops.BY_NAME[name]
+    if name in CONST_OF:                          # a <op> c
+        binary = CONST_OF[name]
+        return getattr(_domain(op, a), binary.method)(c)
+    if name in RIGHT_OF:                          # c <op> a
+        binary = RIGHT_OF[name]
+        base = abs(c) if binary.domain == ops.POSITIVE else c
+        return getattr(a, "__r" + binary.method[2:])(base)
+    if name == "primitive":                       # made by ag.primitive, not by a method
+        return _wrap(a._eng, a._eng.apply(ops.PRIMITIVE, a._id, b._id, c))
+    if op.arity == 2:
+        return getattr(_domain(op, a), op.method)(b)
+    return getattr(_domain(op, a), op.method)()
+
+
+# the ops a random program draws from: every op of the table a Value can make
+PROGRAM_OPS = [op.name for op in ops.OPS if op.arity > 0 and op.name != "primitive"]
 APPLY: dict[str, Callable[[ag.Value, ag.Value, float], ag.Value]] = {
-    "add": lambda a, b, c: a + b,
-    "sub": lambda a, b, c: a - b,
-    "mul": lambda a, b, c: a * b,
-    "div": lambda a, b, c: a / b,
-    "pow": lambda a, b, c: abs(a) ** b,
-    "addc": lambda a, b, c: a + c,
-    "subc": lambda a, b, c: a - c,
-    "rsubc": lambda a, b, c: c - a,
-    "mulc": lambda a, b, c: a * c,
-    "divc": lambda a, b, c: a / c,
-    "rdivc": lambda a, b, c: c / a,
-    "powc": lambda a, b, c: a**c,
-    "rpowc": lambda a, b, c: abs(c) ** a,
-    "neg": lambda a, b, c: -a,
-    "exp": lambda a, b, c: (a * 0.3).exp(),
-    "log": lambda a, b, c: (a * a + 0.5).log(),
-    "sin": lambda a, b, c: a.sin(),
-    "cos": lambda a, b, c: a.cos(),
-    "tanh": lambda a, b, c: a.tanh(),
-    "relu": lambda a, b, c: a.relu(),
-    "sigmoid": lambda a, b, c: a.sigmoid(),
-    "sqrt": lambda a, b, c: (a * a + 0.1).sqrt(),
-    "abs": lambda a, b, c: a.abs(),
-}
+    name: (lambda a, b, c, name=name: apply_op(name, a, b, c)) for name in PROGRAM_OPS}
 
 
 def random_program(seed: int, n_inputs: int = 3, n_steps: int = 25) -> tuple[list[float], list[Step]]:
@@ -51,7 +55,7 @@ def random_program(seed: int, n_inputs: int = 3, n_steps: int = 25) -> tuple[lis
     inputs = [round(rng.uniform(-2.0, 2.0), 3) for _ in range(n_inputs)]
     steps: list[Step] = []
     for k in range(n_steps):
-        op = rng.choice(BINARY + WITH_CONSTANT + UNARY)
+        op = rng.choice(PROGRAM_OPS)
         have = n_inputs + k
         # favour recent values so the graph is deep, sometimes reuse old ones
         a = rng.randrange(max(0, have - 4), have) if rng.random() < 0.7 else rng.randrange(have)

@@ -35,12 +35,11 @@ def test_bad_ids_and_out_of_memory(backend: str) -> None:
     eng = ag_backend.ENGINES[backend]
     x = ag.Value(2.0)
     y = x * x
-    assert eng._gradients(y._id, 1.0, [10**8]) == errors.EBADID
-    assert eng._gradients(-1, 1.0, [x._id]) == errors.EBADID
+    assert eng.gradients(y._id, 1.0, [10**8]) == errors.EBADID
+    assert eng.gradients(-1, 1.0, [x._id]) == errors.EBADID
     eng.fail_after(0)
     try:
-        with pytest.raises(MemoryError):
-            eng.gradients(y._id, 1.0, [x._id])
+        assert eng.gradients(y._id, 1.0, [x._id]) == errors.ENOMEM
     finally:
         eng.fail_after(-1)
     assert eng.gradients(y._id, 1.0, [x._id]) == [4.0]

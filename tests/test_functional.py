@@ -101,7 +101,7 @@ def test_threads_are_independent(backend: str) -> None:
         t.join(30)
     assert not errors
     assert results == {k: 12.0 * k for k in range(1, 5)}
-    assert ag.is_grad_enabled() and ag.grad_mode.threads_in_no_grad == 0
+    assert ag.is_grad_enabled() and ag.modes.threads_in_no_grad == 0
 
 
 def test_gradient_at_a_pole_and_a_kink(backend: str) -> None:

@@ -55,12 +55,12 @@ def test_inputs_keep_a_graph_alive(backend):
 
 REENTRY = """
 from autograd.engine import FLUSH_THRESHOLD
-from autograd.engine_py import ENGINE, arena
+from autograd.engine.python.arena import ar
 import autograd as ag
 ag.set_backend("python")
 x = ag.Value(0.5)
 values = [x * 2 for _ in range(FLUSH_THRESHOLD)]
-with arena.lock:       # as if the collector ran these finalizers inside an engine call
+with ar.lock:          # as if the collector ran these finalizers inside an engine call
     del values         # FLUSH_THRESHOLD __del__s: a flush, and a release, in here
 print(ag.stats()["live_nodes"], ag.check())
 """

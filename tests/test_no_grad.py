@@ -110,7 +110,7 @@ def test_per_thread(backend: str) -> None:
     t.join(10)
     assert seen == {"main": "mul", "worker": "leaf"}
     assert ag.is_grad_enabled()
-    assert ag.grad_mode.threads_in_no_grad == 0
+    assert ag.modes.threads_in_no_grad == 0
 
 
 def test_detach_is_a_constant_with_the_same_value(backend: str) -> None:

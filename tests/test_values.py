@@ -12,7 +12,7 @@ import pytest
 
 import autograd as ag
 from autograd import backend as ag_backend
-from autograd import ops
+from autograd import errors, ops
 
 try:
     import numpy as np
@@ -114,14 +114,52 @@ def test_set_backend_validates():
         ag.set_backend("fortran")
 
 
-def test_op_codes_agree_with_c():
-    if ag_backend.C_ENGINE is None:
-        pytest.skip("C engine not built")
-    from autograd._engine import lib
+def test_the_c_engine_is_built_from_the_op_table(backend):
+    """The C op table (generated from autograd/ops.py at build time) matches
+    it, and the import check refuses a table it does not match."""
+    if backend != "c":
+        pytest.skip("the C engine's build")
+    from autograd._engine import ffi, lib
+    from autograd.engine import c as engine_c
 
-    assert lib.AG_OP_COUNT == ops.COUNT and lib.AG_OP_FREE == ops.FREE
-    for code, info in enumerate(ops.OPS):
-        assert getattr(lib, "AG_OP_" + info.name.upper()) == code
+    assert lib.ag_op_count() == ops.COUNT
+    for op in ops.OPS:
+        assert ffi.string(lib.ag_op_name(op.code)).decode() == op.name
+        assert lib.ag_op_arity(op.code) == op.arity and lib.ag_op_has_rule(op.code)
+    assert lib.ag_op_name(ops.COUNT) == ffi.NULL and lib.ag_op_arity(ops.COUNT) == -1
+    saved = ops.OPS
+    try:
+        ops.OPS = saved[:-1] + (saved[-1]._replace(name="renamed"),)
+        with pytest.raises(ImportError, match="rebuild"):
+            engine_c._check_op_table()
+        ops.OPS, ops.COUNT = saved + (saved[-1]._replace(code=len(saved)),), len(saved) + 1
+        with pytest.raises(ImportError, match="rebuild"):
+            engine_c._check_op_table()
+    finally:
+        ops.OPS, ops.COUNT = saved, len(saved)
+
+
+def test_an_op_code_without_a_rule_is_an_error_never_the_identity(backend):
+    from autograd.engine.python import rules
+
+    eng = ag_backend.ENGINES[backend]
+    x = ag.Value(2.0)
+    for code in (ops.LEAF, ops.COUNT, 200, 255, -1, 256):
+        assert eng.apply(code, x._id, -1, 0.0) == errors.EBADOP, code
+        assert eng.apply_detached(code, x._id, -1, 0.0) == errors.EBADOP, code
+    # an op of the table that the Python engine has no block for
+    saved = rules.FORWARD[ops.EXP]
+    rules.FORWARD[ops.EXP] = None
+    try:
+        with pytest.raises(ImportError, match="no rule for op"):
+            rules._check()
+        if backend == "python":
+            assert eng.apply(ops.EXP, x._id, -1, 0.0) == errors.EBADOP
+            with pytest.raises(ValueError, match="unknown op"):
+                x.exp()
+    finally:
+        rules.FORWARD[ops.EXP] = saved
+    assert x.exp().data == ag.exp(2.0)
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Callable, NamedTuple
 
-from .. import backend
+from .. import backend, ops
 from ..gradcheck import gradcheck
 from ..value import Value
 
@@ -17,38 +17,51 @@ class OpCase(NamedTuple):
     points: Sequence[tuple[float, ...]]     # away from kinks and poles
 
 
-UNARY_POINTS: list[tuple[float, ...]] = [(0.7,), (-1.3,), (2.9,)]
-POSITIVE_POINTS: list[tuple[float, ...]] = [(0.4,), (1.7,), (5.3,)]
+# Sample points by the op table's domains, away from kinks and poles.
+POINTS: dict[str, list[float]] = {ops.REAL: [0.7, -1.3, 2.9], ops.POSITIVE: [0.4, 1.7, 5.3]}
+PAIRS: dict[str, list[tuple[float, float]]] = {
+    ops.REAL: [(0.3, -0.8), (1.7, 2.2)],
+    ops.POSITIVE: [(1.3, 0.7), (0.6, -1.4), (2.2, 3.0)],   # a ** b: the base positive
+}
+CONSTANT = 2.5      # the number operand of the constant forms (x + 2.5, 2.5 ** x)
 
-OP_CASES: list[OpCase] = [
-    OpCase("add", lambda x, y: x + y, [(0.3, -0.8), (1.7, 2.2)]),
-    OpCase("add number", lambda x: x + 2.5, UNARY_POINTS),
-    OpCase("number + x", lambda x: 2.5 + x, UNARY_POINTS),
-    OpCase("sub", lambda x, y: x - y, [(0.3, -0.8), (1.7, 2.2)]),
-    OpCase("sub number", lambda x: x - 2.5, UNARY_POINTS),
-    OpCase("number - x", lambda x: 2.5 - x, UNARY_POINTS),
-    OpCase("mul", lambda x, y: x * y, [(0.3, -0.8), (1.7, 2.2)]),
-    OpCase("mul number", lambda x: x * 2.5, UNARY_POINTS),
-    OpCase("number * x", lambda x: 2.5 * x, UNARY_POINTS),
-    OpCase("div", lambda x, y: x / y, [(0.3, -0.8), (1.7, 2.2)]),
-    OpCase("div number", lambda x: x / 2.5, UNARY_POINTS),
-    OpCase("number / x", lambda x: 2.5 / x, UNARY_POINTS),
-    OpCase("pow", lambda x, y: x**y, [(1.3, 0.7), (0.6, -1.4), (2.2, 3.0)]),
-    OpCase("pow number", lambda x: x**3, UNARY_POINTS),
-    OpCase("pow -0.5", lambda x: x**-0.5, POSITIVE_POINTS),
-    OpCase("number ** x", lambda x: 2**x, UNARY_POINTS),
-    OpCase("neg", lambda x: -x, UNARY_POINTS),
-    OpCase("exp", lambda x: x.exp(), UNARY_POINTS),
-    OpCase("log", lambda x: x.log(), POSITIVE_POINTS),
-    OpCase("sin", lambda x: x.sin(), UNARY_POINTS),
-    OpCase("cos", lambda x: x.cos(), UNARY_POINTS),
-    OpCase("tanh", lambda x: x.tanh(), UNARY_POINTS),
-    OpCase("relu", lambda x: x.relu(), UNARY_POINTS),
-    OpCase("sigmoid", lambda x: x.sigmoid(), UNARY_POINTS),
-    OpCase("sqrt", lambda x: x.sqrt(), POSITIVE_POINTS),
-    OpCase("abs", lambda x: x.abs(), UNARY_POINTS),
-    OpCase("shared x * x", lambda x: x * x, UNARY_POINTS),
-    OpCase("diamond", lambda x: (x + 1) * (x * 2), UNARY_POINTS),
+
+def _method_case(op: ops.Op) -> OpCase:
+    method = op.method
+    assert method is not None
+    return OpCase(op.name, lambda x: getattr(x, method)(), [(p,) for p in POINTS[op.domain]])
+
+
+def _binary_cases(op: ops.Op) -> list[OpCase]:
+    """x <op> y, x <op> number and number <op> x, through the operators."""
+    method = op.method
+    assert method is not None and op.const is not None and op.right is not None
+    right = "__r" + method[2:]
+    const, rconst = ops.BY_NAME[op.const], ops.BY_NAME[op.right]
+    symbol = op.formula.split()[1]     # "a + b" -> "+"
+    return [
+        OpCase(op.name, lambda x, y: getattr(x, method)(y), PAIRS[op.domain]),
+        OpCase(f"{const.name} (x {symbol} {CONSTANT})", lambda x: getattr(x, method)(CONSTANT),
+               [(p,) for p in POINTS[const.domain]]),
+        OpCase(f"{rconst.name} ({CONSTANT} {symbol} x)", lambda x: getattr(x, right)(CONSTANT),
+               [(p,) for p in POINTS[rconst.domain]]),
+    ]
+
+
+def op_cases() -> list[OpCase]:
+    """One case per way a Value reaches each op of the table."""
+    cases: list[OpCase] = []
+    for op in ops.OPS:
+        if op.method is None:
+            continue        # the leaf, the constant forms (below), primitive (test_primitive)
+        cases.extend(_binary_cases(op) if op.arity == 2 else [_method_case(op)])
+    return cases
+
+
+OP_CASES: list[OpCase] = op_cases() + [
+    OpCase("pow -0.5", lambda x: x**-0.5, [(p,) for p in POINTS[ops.POSITIVE]]),
+    OpCase("shared x * x", lambda x: x * x, [(p,) for p in POINTS[ops.REAL]]),
+    OpCase("diamond", lambda x: (x + 1) * (x * 2), [(p,) for p in POINTS[ops.REAL]]),
     OpCase("composite", lambda x, y: x * y + x.sin() - 1 / y + 2**x, [(0.3, -0.8), (1.1, 2.4)]),
 ]
 

@@ -1,8 +1,8 @@
 """``python -m autograd explain EXPR x=2 ...``: one expression, forward and backward.
 
 The expression is Python, evaluated with each ``name=number`` bound to a leaf
-Value and the math functions (exp, log, sin, cos, tanh, relu, sigmoid, sqrt,
-abs) in scope; nothing else is.  It prints the forward value, the explained
+Value and the math functions (every unary op of autograd/ops.py: exp, log,
+sin, ...) in scope; nothing else is.  It prints the forward value, the explained
 backward pass and the gradients, and with ``--draw FILE`` renders the graph
 (after backward, so the picture shows the gradients too).
 """
@@ -13,12 +13,10 @@ import argparse
 import sys
 
 from .. import backend as ag_backend
-from .. import functions
 from ..learn.explain import explain
-from ..value import Value, as_number
+from ..value import FREE_FUNCTIONS, Value, as_number
 
-FUNCTIONS = {name: getattr(functions, name)
-             for name in ("exp", "log", "sin", "cos", "tanh", "relu", "sigmoid", "sqrt", "abs")}
+FUNCTIONS = dict(FREE_FUNCTIONS)        # exp, log, sin, ...: every unary op of the table
 OUTPUT = "out"      # the label of the expression's value in the text and the picture
 
 

@@ -6,9 +6,10 @@ and for each input adds adjoint * d(node)/d(input) to that input's adjoint.
 An input used by several nodes collects one contribution from each; it is
 visited only after all of them, so its adjoint is complete when its turn comes.
 
-The numbers come from the engines' own backward rules
-(autograd/engine_py/rules.py, the twin of csrc/rules.c) applied in the
-engines' order, so the leaf gradients shown equal what backward() adds.
+The numbers come from the engines' own sweep and backward rules
+(autograd/engine/python/, the twin of csrc/), with a step that records what
+each node sends, so the leaf gradients shown equal what backward() adds.
+The derivatives as text are the op table's (autograd/ops.py).
 """
 
 from __future__ import annotations
@@ -19,41 +20,12 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from .. import ops
-from ..engine_py.rules import LOCAL_GRADS
+from ..engine.python.rules import LOCAL_GRADS
+from ..engine.python.sweep import sweep
 from .graphwalk import GraphNode, fmt, formula, walk
 from ..value import Value, as_number
 
 MAX_STEPS = 50
-
-# d(out)/d(a) and d(out)/d(b) written out for a learner; "out" is the node's value.
-LOCAL_FORMULAS: dict[int, tuple[str, ...]] = {
-    ops.ADD: ("1", "1"),
-    ops.SUB: ("1", "-1"),
-    ops.MUL: ("b", "a"),
-    ops.DIV: ("1/b", "-a/b**2"),
-    ops.POW: ("b * a**(b-1)", "out * log(a)"),
-    ops.ADDC: ("1",),
-    ops.SUBC: ("1",),
-    ops.RSUBC: ("-1",),
-    ops.MULC: ("c",),
-    ops.DIVC: ("1/c",),
-    ops.RDIVC: ("-c/a**2",),
-    ops.POWC: ("c * a**(c-1)",),
-    ops.RPOWC: ("out * log(c)",),
-    ops.NEG: ("-1",),
-    ops.EXP: ("exp(a) = out",),
-    ops.LOG: ("1/a",),
-    ops.SIN: ("cos(a)",),
-    ops.COS: ("-sin(a)",),
-    ops.TANH: ("1 - out**2",),
-    ops.RELU: ("1 if a > 0 else 0",),
-    ops.SIGMOID: ("out * (1 - out)",),
-    ops.SQRT: ("1 / (2 out)",),
-    ops.ABS: ("sign(a)",),
-    ops.PRIMITIVE: ("c", "1"),
-}
-assert len(LOCAL_FORMULAS) == ops.COUNT - 1  # every op but leaf
-
 
 @dataclass
 class InputTerm:
@@ -114,7 +86,7 @@ def _step_lines(step: ChainStep, index: int, root: str) -> list[str]:
 
 
 def _local_formula(node: GraphNode, which: int, nodes: list[GraphNode]) -> str:
-    text = LOCAL_FORMULAS[node.op][which]
+    text = ops.OPS[node.op].derivatives[which]
     # name the inputs as the graph does, but keep the formula's shape readable
     subs = {"a": nodes[node.inputs[0]].label, "c": fmt(node.c), "out": node.label}
     if len(node.inputs) > 1:
@@ -152,25 +124,20 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
         raise TypeError(f"explain() takes a real number seed, not {type(seed).__name__}")
     nodes = walk(y, names)
     root = nodes[-1].label
-    adjoint = [0.0] * len(nodes)
+    f = y._eng.flat(y._id)          # the same positions as nodes
     consumers = [0] * len(nodes)
     terms_of: dict[int, list[float]] = {i: [] for i, n in enumerate(nodes) if n.is_leaf}
-    adjoint[-1] = s
     steps: list[ChainStep] = []
-    for i in range(len(nodes) - 1, -1, -1):     # the engines' sweep order
+
+    def step(i: int, g: float) -> tuple[float, float]:
         node = nodes[i]
-        if node.is_leaf:
-            continue
-        g = adjoint[i]
-        x = nodes[node.inputs[0]].value
-        b = nodes[node.inputs[1]].value if len(node.inputs) > 1 else 0.0
         rule = LOCAL_GRADS[node.op]
         assert rule is not None
-        local = rule(x, b, node.c, node.value, 1.0)
-        added = rule(x, b, node.c, node.value, g)  # exactly what the engine adds
+        args = (f.value[f.a[i]], f.value[f.b[i]], f.c[i], f.value[i])
+        local = rule(*args, 1.0)
+        added = rule(*args, g)      # exactly what the engine adds
         terms = []
         for which, pos in enumerate(node.inputs):
-            adjoint[pos] += added[which]
             consumers[pos] += 1
             if pos in terms_of:
                 terms_of[pos].append(added[which])
@@ -178,6 +145,10 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
                                    local[which], added[which]))
         steps.append(ChainStep(node.label, node.op_name, formula(node, nodes), node.value, g,
                                consumers[i], terms))
+        return added
+
+    sweep(f, s, rule=step)          # the engines' sweep order
+    adjoint = f.adjoint
     leaf_grads = {nodes[i].label: adjoint[i] for i in terms_of}
     leaf_terms = {nodes[i].label: terms for i, terms in terms_of.items()}
 

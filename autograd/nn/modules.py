@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from operator import mul
 from typing import Any, Callable, Union
 
-from .. import functions
-from ..value import Value
+from ..value import FREE_FUNCTIONS, Value
 
 # What a layer takes: a list of Values or numbers, or a single one (the output
 # of a one-neuron layer is a Value, and must still feed the next layer).
@@ -35,9 +34,9 @@ NONLINEARITIES: dict[str, Callable[[Value], Value] | None] = {
 # The same nonlinearities on plain floats, for predict(): the engines' own
 # forward rules, so predict() equals the graph's .data bit for bit.
 _FLOAT_NONLINEARITIES: dict[str, Callable[[float], float] | None] = {
-    "relu": functions.relu,
-    "tanh": functions.tanh,
-    "sigmoid": functions.sigmoid,
+    "relu": FREE_FUNCTIONS["relu"],
+    "tanh": FREE_FUNCTIONS["tanh"],
+    "sigmoid": FREE_FUNCTIONS["sigmoid"],
     "linear": None,
 }
 

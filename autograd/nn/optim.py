@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import Callable, Union
 
-from ..value import Value
+from ..value import Value, ValueGroup
 
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
@@ -31,6 +31,7 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError("the optimizer got no parameters")
+        self._group = ValueGroup(self.params)   # one engine call per update
         if not callable(lr) and not lr > 0.0:
             raise ValueError(f"lr must be positive or a schedule, not {lr!r}")
         self.schedule: LearningRate = lr
@@ -42,8 +43,7 @@ class Optimizer:
         return float(self.schedule(self.steps) if callable(self.schedule) else self.schedule)
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = 0.0
+        self._group.zero_grads()
 
     def step(self) -> None:
         """Update every parameter from its .grad."""
@@ -67,8 +67,7 @@ class SGD(Optimizer):
     def _update(self, lr: float) -> None:
         mu = self.momentum
         if mu == 0.0:
-            for p in self.params:
-                p.data -= lr * p.grad
+            self._group.descend(lr)     # p.data -= lr * p.grad for each, in one call
             return
         v = self.velocity
         for i, p in enumerate(self.params):

@@ -74,21 +74,23 @@ def w1_autograd(backend: str) -> Step:
 
 def w1_replay(backend: str) -> Step:
     """The same step through graph replay: the graph is recorded once (not
-    timed), each step is one tape run and one SGD call."""
+    timed), each step is one tape run and the update in two engine calls
+    (descend, zero the grads), as optim.SGD does it."""
     ag = _autograd(backend)
     from ... import replay
+    from ...value import ValueGroup
 
     xs, ys = models.moons()
     model = models.ScalarMLP(models.init_weights(), ag.Value)
     tape = replay.record(lambda: models.loss(model, xs, ys, lambda v: v.relu()))
-    opt = replay.SGD(model.parameters(), lr=1.0)
+    params = ValueGroup(model.parameters())
 
     def step(k: int) -> dict[str, float]:
         t0 = clock()
         value = tape.run()
         t1 = clock()
-        opt.lr = models.learning_rate(k)
-        opt.step()
+        params.descend(models.learning_rate(k))
+        params.zero_grads()
         t2 = clock()
         return {"forward+backward": t1 - t0, "update": t2 - t1, "total": t2 - t0, "loss": value,
                 "nodes": float(len(tape))}

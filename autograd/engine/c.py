@@ -1,0 +1,132 @@
+"""The C engine (csrc/, compiled by cffi into autograd._engine) as an Engine.
+
+Raises ImportError when the compiled module is missing, or when it was built
+from another op table than autograd/ops.py.  The node functions are the cffi
+functions themselves, so an op costs one cffi call and no Python wrapper.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ops
+from .._engine import ffi, lib  # type: ignore[import-not-found]
+from . import Engine, NodeInfo
+
+
+def _check_op_table() -> None:
+    """The compiled table must be autograd/ops.py's, and every op must have a
+    rule in csrc/rules.h: a missing one would be an error at every use."""
+    if not hasattr(lib, "ag_op_count"):
+        raise ImportError("autograd: the compiled C engine is older than its sources: rebuild it "
+                          "(pip install -e .)")
+    if lib.ag_op_count() != ops.COUNT:
+        raise ImportError(f"autograd: the C engine has {lib.ag_op_count()} ops, autograd/ops.py "
+                          f"{ops.COUNT}: rebuild it (pip install -e .)")
+    for op in ops.OPS:
+        name = lib.ag_op_name(op.code)
+        if ffi.string(name).decode() != op.name or lib.ag_op_arity(op.code) != op.arity:
+            raise ImportError(f"autograd: op {op.code} is {op.name!r} in autograd/ops.py but not in "
+                              "the C engine: rebuild it (pip install -e .)")
+        if not lib.ag_op_has_rule(op.code):
+            raise ImportError(f"autograd: the C engine has no rule for op {op.name!r}: add its row "
+                              "to csrc/rules.h")
+
+
+_check_op_table()
+
+
+class CEngine(Engine):
+    __slots__ = ()
+    name = "c"
+
+    leaf = lib.ag_leaf
+    apply = lib.ag_apply
+    apply_detached = lib.ag_apply_detached
+    value = lib.ag_value
+    grad = lib.ag_grad
+    set_value = lib.ag_set_value
+    set_grad = lib.ag_set_grad
+    retain = lib.ag_retain
+    check = lib.ag_check
+    backward = lib.ag_backward
+    fail_after = lib.ag_fail_after
+
+    @staticmethod
+    def release(ids: list[int]) -> int:
+        return lib.ag_release(ffi.new("int32_t[]", ids), len(ids))  # type: ignore[no-any-return]
+
+    @staticmethod
+    def node_info(node: int) -> NodeInfo | None:
+        out = ffi.new("ag_node *")
+        if lib.ag_node_info(node, out) != 0:
+            return None
+        return NodeInfo(out.op, out.a, out.b, out.refs, out.c, out.value, out.grad)
+
+    @staticmethod
+    def get_stats() -> tuple[int, int, int]:
+        out = ffi.new("ag_stats *")
+        lib.ag_get_stats(out)
+        return (out.live_nodes, out.capacity, out.free_nodes)
+
+    @staticmethod
+    def id_array(ids: list[int]) -> Any:
+        return (ffi.new("int32_t[]", ids), len(ids))
+
+    @staticmethod
+    def descend(ids: Any, lr: float) -> int:
+        return lib.ag_descend(ids[0], ids[1], lr)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def zero_grads(ids: Any) -> int:
+        return lib.ag_zero_grads(ids[0], ids[1])  # type: ignore[no-any-return]
+
+    @staticmethod
+    def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+        out = ffi.new("ag_anomaly *")
+        status = lib.ag_backward_checked(root, seed, out)
+        if status == lib.AG_ENAN:
+            return status, out.node, out.input, out.g
+        return status, -1, -1, 0.0
+
+    @staticmethod
+    def topo(root: int) -> list[int] | int:
+        cap = 256
+        while True:
+            buf = ffi.new("int32_t[]", cap)
+            n = lib.ag_topo(root, buf, cap)
+            if n < 0 or n <= cap:
+                return n if n < 0 else list(buf[0:n])  # type: ignore[no-any-return]
+            cap = n
+
+    @staticmethod
+    def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+        out = ffi.new("double[]", len(ids))
+        status = lib.ag_gradients(root, seed, ffi.new("int32_t[]", ids), len(ids), out)
+        return status if status else list(out)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def tape_new(root: int) -> Any:
+        status = ffi.new("int *")
+        tape = lib.ag_tape_new(root, status)
+        if tape == ffi.NULL:
+            return status[0]
+        # freed by the garbage collector at the latest; Tape.close frees it now
+        return (ffi.gc(tape, lib.ag_tape_free), ffi.new("double *"))
+
+    @staticmethod
+    def tape_size(tape: Any) -> int:
+        return lib.ag_tape_size(tape[0])  # type: ignore[no-any-return]
+
+    @staticmethod
+    def tape_run(tape: Any, seed: float) -> float:
+        handle, out = tape
+        lib.ag_tape_run(handle, seed, out)
+        return out[0]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def tape_free(tape: Any) -> None:
+        ffi.release(tape[0])
+
+
+ENGINE = CEngine()

@@ -1,0 +1,64 @@
+"""The pure-Python engine: csrc/ in Python, file for file.
+
+    csrc/arena.c  -> arena.py    the nodes, reference counts, free list, bulk updates
+    csrc/sweep.c  -> sweep.py    the flat layout and the reverse sweep
+    csrc/tape.c   -> tape.py     replay
+    csrc/rules.h  -> rules.py    each op's value and local derivatives
+
+The functions have the C names without ``ag_`` and the same contracts, the
+same formulas and the same order of operations, so both engines agree bit
+for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import Engine, NodeInfo
+from . import arena, sweep, tape
+
+
+class PythonEngine(Engine):
+    __slots__ = ()
+    name = "python"
+
+    leaf = staticmethod(arena.leaf)
+    apply = staticmethod(arena.apply)
+    apply_detached = staticmethod(arena.apply_detached)
+    value = staticmethod(arena.value)
+    grad = staticmethod(arena.grad)
+    set_value = staticmethod(arena.set_value)
+    set_grad = staticmethod(arena.set_grad)
+    retain = staticmethod(arena.retain)
+    release = staticmethod(arena.release)
+    get_stats = staticmethod(arena.get_stats)
+    check = staticmethod(arena.check)
+    descend = staticmethod(arena.descend)
+    zero_grads = staticmethod(arena.zero_grads)
+    fail_after = staticmethod(arena.fail_after)
+    backward = staticmethod(sweep.backward)
+    backward_checked = staticmethod(sweep.backward_checked)
+    topo = staticmethod(sweep.topo)
+    gradients = staticmethod(sweep.gradients)
+    tape_new = staticmethod(tape.tape_new)
+    tape_size = staticmethod(tape.tape_size)
+    tape_run = staticmethod(tape.tape_run)
+    tape_free = staticmethod(tape.tape_free)
+    id_array = staticmethod(list)
+
+    @staticmethod
+    def node_info(node: int) -> NodeInfo | None:
+        info = arena.node_info(node)
+        return None if info is None else NodeInfo(*info)
+
+    def flat(self, root: int) -> Any:
+        """The graph below root as its own sweep lays it out (a copy)."""
+        from ... import errors
+
+        with arena.ar.lock:
+            if not arena.is_live(root):
+                errors.raise_for_status(errors.EBADID)
+            return errors.checked(sweep.flat_order(root))
+
+
+ENGINE = PythonEngine()

@@ -1,0 +1,356 @@
+"""The node arena of the pure-Python engine: the twin of csrc/arena.c.
+
+Nodes are parallel lists indexed by id, sized to a capacity that doubles as
+C's arrays do; a free node has op == FREE and links to the next free node
+through ``a``.  Reference counts, the free list, the release cascade and the
+allocation events the test hook counts are the C file's, step for step.  One
+lock guards every function, as the C engine's mutex does: Python threads
+switch between bytecodes, so a read-modify-write such as ``refs[a] += 1`` is
+not atomic.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ... import errors, ops
+from .rules import FORWARD
+
+FREE = ops.FREE
+LEAF = ops.LEAF
+ARITY = ops.ARITY
+FIRST_CAPACITY = 1024
+MAX_NODES = 2**31 // 2 - 1
+
+
+class Arena:
+    """The storage of csrc/arena.h's ag_arena."""
+
+    __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "op",
+                 "count", "cap", "free_head", "nfree", "lock")
+
+    def __init__(self) -> None:
+        self.value: list[float] = []
+        self.grad: list[float] = []
+        self.c: list[float] = []        # constant operand
+        self.a: list[int] = []          # first input; for a free node, the next free node
+        self.b: list[int] = []          # second input
+        self.refs: list[int] = []       # Python handles plus consuming nodes
+        self.slot: list[int] = []       # per node, for the sweep's sparse set (sweep.py)
+        self.op: list[int] = []
+        self.count = 0                  # ids below count have been handed out at least once
+        self.cap = 0                    # length of every list above
+        self.free_head = -1
+        self.nfree = 0
+        # Re-entrant, unlike the C mutex: the garbage collector can run inside
+        # any of these functions (at an allocation) and call a finalizer that
+        # releases nodes (Value.__del__ through Engine.flush, a dropped tape).
+        # A nested release only frees nodes nobody holds, never ones the outer
+        # call is using, so letting it in is safe; a Lock would deadlock.
+        self.lock = threading.RLock()
+
+
+ar = Arena()
+
+# Test hook: allocations left before one is made to fail, -1 when off.
+fail_countdown = -1
+
+
+def fail_after(n: int) -> None:
+    """See csrc/testing.h: the same events are counted."""
+    global fail_countdown
+    with ar.lock:
+        fail_countdown = -1 if n < 0 else n
+
+
+def injected_failure() -> bool:
+    """One allocation event: True if the test hook makes it fail."""
+    global fail_countdown
+    if fail_countdown < 0:
+        return False
+    fail_countdown -= 1
+    return fail_countdown < 0
+
+
+def is_live(node: int) -> bool:
+    return 0 <= node < ar.count and ar.op[node] != FREE
+
+
+def grow() -> int:
+    """Double the capacity; OK, or ENOMEM / EFULL with cap unchanged (lists
+    already enlarged keep their contents, as C's realloc does)."""
+    if ar.cap >= MAX_NODES:
+        return errors.EFULL
+    cap = min(ar.cap * 2 if ar.cap else FIRST_CAPACITY, MAX_NODES)
+    extra = cap - ar.cap
+    for column, fill in ((ar.value, 0.0), (ar.grad, 0.0), (ar.c, 0.0), (ar.a, -1), (ar.b, -1),
+                         (ar.refs, 0), (ar.slot, 0), (ar.op, FREE)):
+        if injected_failure():
+            return errors.ENOMEM
+        if len(column) < cap:
+            try:
+                column.extend([fill] * extra)
+            except MemoryError:
+                return errors.ENOMEM
+    ar.cap = cap
+    return errors.OK
+
+
+def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
+    """A node from the free list or the next unused id (growing the arena if
+    needed), with refs = 1; a negative status with the arena unchanged."""
+    if ar.free_head >= 0:
+        node = ar.free_head
+        ar.free_head = ar.a[node]
+        ar.nfree -= 1
+    else:
+        if ar.count == ar.cap:
+            status = grow()
+            if status != errors.OK:
+                return status
+        node = ar.count
+        ar.count += 1
+    ar.op[node] = o
+    ar.a[node] = ia
+    ar.b[node] = ib
+    ar.c[node] = cc
+    ar.value[node] = out
+    ar.grad[node] = 0.0
+    ar.refs[node] = 1
+    return node
+
+
+def leaf(x: float) -> int:
+    """A new leaf holding x: its id, or a negative status."""
+    with ar.lock:
+        return new_node(LEAF, -1, -1, 0.0, x)
+
+
+def compute_node(o: int, ia: int, ib: int, cc: float, record: bool) -> int:
+    """Compute op o on ia (and ib for a two-input op; -1 otherwise) with
+    constant cc into a new node: with record, a node with its edges; without,
+    a leaf holding the value.  The id, or a negative status."""
+    arity = ARITY[o] if 0 <= o < 256 else -1
+    if arity < 1:
+        return errors.EBADOP
+    with ar.lock:
+        value, op, count = ar.value, ar.op, ar.count
+        # is_live, written out: this runs once per node built
+        if not (0 <= ia < count and op[ia] != FREE):
+            return errors.EBADID
+        if arity == 2:
+            if not (0 <= ib < count and op[ib] != FREE):
+                return errors.EBADID
+            y = value[ib]
+        elif ib != -1:
+            return errors.EBADID
+        else:
+            y = 0.0
+        f = FORWARD[o]
+        if f is None:
+            return errors.EBADOP    # an op of the table with no rule: never the identity
+        out = f(value[ia], y, cc)
+        if not record:
+            return new_node(LEAF, -1, -1, 0.0, out)
+        node = new_node(o, ia, ib, cc, out)
+        if node >= 0:
+            ar.refs[ia] += 1
+            if ib >= 0:
+                ar.refs[ib] += 1
+        return node
+
+
+def apply(o: int, ia: int, ib: int, cc: float) -> int:
+    """A new node computing op o on ia (and ib, or -1) with constant cc."""
+    return compute_node(o, ia, ib, cc, True)
+
+
+def apply_detached(o: int, ia: int, ib: int, cc: float) -> int:
+    """A new leaf holding the value apply would compute; no edge is recorded
+    (no_grad mode): ia and ib gain no reference."""
+    return compute_node(o, ia, ib, cc, False)
+
+
+def value(node: int) -> float:
+    """A node's value; nan for an id not in use."""
+    with ar.lock:
+        return ar.value[node] if is_live(node) else float("nan")
+
+
+def grad(node: int) -> float:
+    """A node's gradient; nan for an id not in use."""
+    with ar.lock:
+        return ar.grad[node] if is_live(node) else float("nan")
+
+
+def set_value(node: int, x: float) -> int:
+    with ar.lock:
+        if not is_live(node):
+            return errors.EBADID
+        if ar.op[node] != LEAF:
+            return errors.ENOTLEAF
+        ar.value[node] = x
+        return errors.OK
+
+
+def set_grad(node: int, g: float) -> int:
+    with ar.lock:
+        if not is_live(node):
+            return errors.EBADID
+        ar.grad[node] = g
+        return errors.OK
+
+
+def retain(node: int) -> int:
+    """One more Python handle on a node."""
+    with ar.lock:
+        if not is_live(node):
+            return errors.EBADID
+        ar.refs[node] += 1
+        return errors.OK
+
+
+def free_node(node: int) -> None:
+    ar.op[node] = FREE
+    ar.a[node] = ar.free_head
+    ar.b[node] = -1
+    ar.refs[node] = 0
+    ar.free_head = node
+    ar.nfree += 1
+
+
+def release_one(node: int) -> None:
+    """Drop one reference; free what that leaves unused.  As in C, a node whose
+    count reached zero holds in refs the node below it on the release stack."""
+    refs, a, b = ar.refs, ar.a, ar.b
+    refs[node] -= 1
+    if refs[node] > 0:
+        return
+    top = node
+    refs[node] = -1
+    while top >= 0:
+        node = top
+        ia = a[node]
+        ib = b[node]
+        top = refs[node]
+        free_node(node)
+        if ia >= 0:
+            refs[ia] -= 1
+            if refs[ia] == 0:
+                refs[ia] = top
+                top = ia
+        if ib >= 0:
+            refs[ib] -= 1
+            if refs[ib] == 0:
+                refs[ib] = top
+                top = ib
+
+
+def release(ids: list[int]) -> int:
+    """Drop one Python handle on each node of ids; ids not in use are skipped
+    and reported by EBADID once all the others are released."""
+    status = errors.OK
+    with ar.lock:
+        op, refs, count = ar.op, ar.refs, ar.count
+        for node in ids:
+            # is_live, written out: this runs once per Value dropped
+            if 0 <= node < count and op[node] != FREE and refs[node] > 0:
+                release_one(node)
+            else:
+                status = errors.EBADID
+    return status
+
+
+def node_info(node: int) -> tuple[int, int, int, int, float, float, float] | None:
+    """(op, a, b, refs, c, value, grad), or None for a node not in use."""
+    with ar.lock:
+        if not is_live(node):
+            return None
+        return (ar.op[node], ar.a[node], ar.b[node], ar.refs[node], ar.c[node], ar.value[node],
+                ar.grad[node])
+
+
+def get_stats() -> tuple[int, int, int]:
+    """(live_nodes, capacity, free_nodes)."""
+    with ar.lock:
+        return (ar.count - ar.nfree, ar.cap, ar.nfree)
+
+
+def check() -> int:
+    """The number of violated invariants (0: consistent), or ENOMEM; see
+    csrc/arena.c's ag_check."""
+    bad = 0
+    with ar.lock:
+        if injected_failure():
+            return errors.ENOMEM
+        op, a, b, refs, count = ar.op, ar.a, ar.b, ar.refs, ar.count
+        edges = [0] * (count + 1)
+        if count > ar.cap or count < 0:
+            bad += 1
+        seen = 0
+        node = ar.free_head
+        while node >= 0 and seen <= ar.nfree:
+            if node >= count or op[node] != FREE:
+                bad += 1
+                break
+            seen += 1
+            node = a[node]
+        if seen != ar.nfree:
+            bad += 1
+        n_free = 0
+        for node in range(count):
+            if op[node] == FREE:
+                n_free += 1
+                continue
+            arity = ARITY[op[node]]
+            if arity < 0:
+                bad += 1
+                continue
+            if arity >= 1:
+                if is_live(a[node]):
+                    edges[a[node]] += 1
+                else:
+                    bad += 1
+            elif a[node] != -1:
+                bad += 1
+            if arity == 2:
+                if is_live(b[node]):
+                    edges[b[node]] += 1
+                else:
+                    bad += 1
+            elif b[node] != -1:
+                bad += 1
+        if n_free != ar.nfree:
+            bad += 1
+        for node in range(count):
+            if op[node] != FREE and (refs[node] < edges[node] or refs[node] < 1):
+                bad += 1
+    return bad
+
+
+def descend(ids: list[int], lr: float) -> int:
+    """value = value - lr * grad for each leaf in ids: the eager
+    ``p.data -= lr * p.grad``, rounded the same way.  OK, or EBADID /
+    ENOTLEAF with no node changed."""
+    with ar.lock:
+        op, value, grad = ar.op, ar.value, ar.grad
+        for node in ids:
+            if not is_live(node):
+                return errors.EBADID
+            if op[node] != LEAF:
+                return errors.ENOTLEAF
+        for node in ids:
+            step = lr * grad[node]
+            value[node] = value[node] - step
+    return errors.OK
+
+
+def zero_grads(ids: list[int]) -> int:
+    """grad = 0 for each node in ids; OK, or EBADID with no node changed."""
+    with ar.lock:
+        if not all(is_live(node) for node in ids):
+            return errors.EBADID
+        grad = ar.grad
+        for node in ids:
+            grad[node] = 0.0
+    return errors.OK

@@ -1,0 +1,208 @@
+"""The graph below a root laid out flat, the one reverse sweep over it, and
+what is built on them: backward, gradients, topo.  The twin of csrc/sweep.c.
+
+The layout is a depth-first post-order from the root (first input before
+second) with an explicit stack, so no recursion on graph depth; each node is
+copied to its position when the walk leaves it, with its inputs' positions.
+``ar.slot`` is a sparse set: slot[id] counts only when visit[slot[id]] == id,
+and visit belongs to this call, so nothing an earlier call left behind can
+change this one.
+
+``sweep`` is also the reverse sweep of the features written in Python on
+either engine: ``gradients(..., create_graph=True)`` and ``explain`` run it
+over a ``Flat`` read from the engine, with their own step (``rule``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Tuple
+
+from ... import errors
+from .arena import ARITY, LEAF, ar, injected_failure, is_live
+from .rules import LOCAL_GRADS
+
+# A rule hook: (position, adjoint) -> what the node sends to its inputs a and
+# b (None for an input that needs nothing), or None to skip the node.
+Rule = Callable[[int, Any], Optional[Tuple[Any, Any]]]
+
+
+class Flat:
+    """The graph below a root, by position: inputs before the nodes that use
+    them, the root at n - 1; position n (``none``) stands for a missing input,
+    with value 0.0.  csrc/sweep.h's ag_flat."""
+
+    __slots__ = ("n", "id", "a", "b", "op", "c", "value", "adjoint")
+
+    def __init__(self, n: int, id: list[int], a: list[int], b: list[int], op: list[int],  # noqa: A002
+                 c: list[float], value: list[float]) -> None:
+        self.n = n
+        self.id = id
+        self.a = a
+        self.b = b
+        self.op = op
+        self.c = c
+        self.value = value
+        self.adjoint: list[Any] = []
+
+
+def flat_order(root: int) -> Flat | int:
+    """The graph below root, a live node, laid out flat; or ENOMEM.  Call
+    with the lock held."""
+    if injected_failure():      # C's scratch block
+        return errors.ENOMEM
+    aop, aa, ab, ac, avalue, slot = ar.op, ar.a, ar.b, ar.c, ar.value, ar.slot
+    visit = [root]              # by visit index: the node's id
+    nxt = [0]                   # by visit index: which input to descend into next
+    inputs = [-1, -1]           # by 2 * visit index (+1): the inputs' visit indices
+    position = [-1]             # by visit index, once laid out
+    slot[root] = 0
+    stack = [0]                 # visit indices on the depth-first path
+    ids: list[int] = []
+    a: list[int] = []
+    b: list[int] = []
+    op: list[int] = []
+    c: list[float] = []
+    value: list[float] = []
+    while stack:
+        k = stack[-1]
+        node = visit[k]
+        j = nxt[k]
+        if j < ARITY[aop[node]]:
+            inp = aa[node] if j == 0 else ab[node]
+            v = slot[inp]
+            nxt[k] = j + 1
+            if not (0 <= v < len(visit)) or visit[v] != inp:
+                v = len(visit)
+                visit.append(inp)
+                nxt.append(0)
+                inputs.append(-1)
+                inputs.append(-1)
+                position.append(-1)
+                slot[inp] = v
+                stack.append(v)
+            inputs[2 * k + j] = v
+        else:
+            position[k] = len(ids)
+            ids.append(node)
+            op.append(aop[node])
+            c.append(ac[node])
+            value.append(avalue[node])
+            a.append(position[inputs[2 * k]] if j >= 1 else -1)
+            b.append(position[inputs[2 * k + 1]] if j >= 2 else -1)
+            stack.pop()
+    n = len(ids)
+    # a missing input is the position none, whose value is 0.0
+    a = [n if p < 0 else p for p in a]
+    b = [n if p < 0 else p for p in b]
+    ids.append(-1)
+    op.append(LEAF)
+    c.append(0.0)
+    value.append(0.0)
+    a.append(n)
+    b.append(n)
+    return Flat(n, ids, a, b, op, c, value)
+
+
+def sweep(f: Flat, seed: Any, anomaly: list[Any] | None = None, rule: Rule | None = None,
+          zero: Any = 0.0) -> int:
+    """The reverse sweep: f.adjoint[i] becomes d(root)/d(node i) * seed.
+    Each node, root first, sends each input what its rule gives, first input
+    first; a node's adjoint is complete when the sweep reaches it.
+
+    With anomaly (a list, anomaly mode) the sweep stops at the first rule
+    that produces nan: anomaly becomes [node id, input (0: a, 1: b), g] and
+    the result is ENAN.  Returns OK otherwise.
+
+    ``rule(i, g)`` replaces the op's rule (rules.py on f's values) for the
+    features that build something else than floats (create_graph: Values;
+    explain: a record of each step).  ``zero`` is what every adjoint starts
+    from; the first addition into it is ``zero + d``."""
+    n = f.n
+    a, b, op, c, value = f.a, f.b, f.op, f.c, f.value
+    adjoint = f.adjoint = [zero] * (n + 1)
+    adjoint[n - 1] = seed
+    for i in range(n - 1, -1, -1):
+        if op[i] == LEAF:
+            continue
+        if rule is None:
+            da, db = LOCAL_GRADS[op[i]](value[a[i]], value[b[i]], c[i], value[i],  # type: ignore[misc]
+                                        adjoint[i])
+        else:
+            step = rule(i, adjoint[i])
+            if step is None:
+                continue
+            da, db = step
+        if anomaly is not None and (da != da or db != db):
+            anomaly[:] = [f.id[i], 0 if da != da else 1, adjoint[i]]
+            return errors.ENAN
+        if da is not None:
+            adjoint[a[i]] += da
+        # not none: adding to one place every time would chain the adds
+        if b[i] != n and db is not None:
+            adjoint[b[i]] += db
+    return errors.OK
+
+
+def backward_sweep(root: int, seed: float, anomaly: list[Any] | None) -> int:
+    """backward, and with anomaly (a list to fill) backward_checked.  Grads
+    are added only once the sweep is through."""
+    with ar.lock:
+        if not is_live(root):
+            return errors.EBADID
+        f = flat_order(root)
+        if isinstance(f, int):
+            return f
+        status = sweep(f, seed, anomaly)
+        if status == errors.OK:
+            grad, ids, adjoint = ar.grad, f.id, f.adjoint
+            for i in range(f.n):
+                grad[ids[i]] += adjoint[i]
+        return status
+
+
+def backward(root: int, seed: float) -> int:
+    """Add d(root)/d(node) * seed into the grad of every node reachable from
+    root; the adjoints of this call are computed afresh, then added."""
+    return backward_sweep(root, seed, None)
+
+
+def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+    """backward for anomaly mode: (status, node, input, g), as C's
+    ag_backward_checked; status ENAN names the rule that produced nan."""
+    anomaly: list[Any] = []
+    status = backward_sweep(root, seed, anomaly)
+    if status == errors.ENAN:
+        return status, int(anomaly[0]), int(anomaly[1]), anomaly[2]
+    return status, -1, -1, 0.0
+
+
+def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+    """d(root)/d(node) * seed for each node in ids (0.0 for a node root does
+    not depend on): backward's sweep without the adding, so no grad changes;
+    or a negative status."""
+    with ar.lock:
+        if not is_live(root) or not all(is_live(node) for node in ids):
+            return errors.EBADID
+        f = flat_order(root)
+        if isinstance(f, int):
+            return f
+        sweep(f, seed)
+        slot = ar.slot
+        for i in range(f.n):        # slot now as a sparse set by position
+            slot[f.id[i]] = i
+        out = []
+        for node in ids:
+            p = slot[node]
+            out.append(f.adjoint[p] if 0 <= p < f.n and f.id[p] == node else 0.0)
+        return out
+
+
+def topo(root: int) -> list[int] | int:
+    """Ids reachable from root, inputs first; or a negative status."""
+    with ar.lock:
+        if not is_live(root):
+            return errors.EBADID
+        f = flat_order(root)
+        if isinstance(f, int):
+            return f
+        return f.id[: f.n]

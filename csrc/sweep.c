@@ -1,0 +1,243 @@
+/* sweep.c: the graph below a root laid out flat, the one reverse sweep over
+ * it, and what is built on them: backward, gradients, topo.  tape.c keeps a
+ * flat graph to replay it with the same sweep.
+ *
+ * The layout is a depth-first post-order from the root (first input before
+ * second), found with an explicit stack: no recursion on graph depth.  Each
+ * node is copied to its position when the walk leaves it, with its inputs'
+ * positions (known by then: a node's inputs are left before it), so the
+ * sweep reads dense arrays in order and never looks an id up.
+ *
+ * Every piece of traversal state belongs to one call.  The arena's `slot`
+ * array maps a node id to its visit index as a sparse set: slot[id] counts
+ * only when visit[slot[id]] == id, and visit is filled by this call, so
+ * whatever an earlier call left in slot can never be mistaken for a visit of
+ * this one.  The lock is held for the whole call.
+ *
+ * autograd/engine/python/sweep.py is the twin of this file.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "rules.h"
+#include "sweep.h"
+
+/* How many nodes ahead the reverse sweep asks for scattered data. */
+#define AG_PREFETCH 16
+#if defined(__GNUC__)
+#define AG_PREFETCH_LINE(p) __builtin_prefetch((p))
+#else
+#define AG_PREFETCH_LINE(p) ((void)(p))
+#endif
+
+/* Bytes per node of the walk's own arrays: visit, position, two inputs, next. */
+#define AG_WALK_BYTES (4 * sizeof(int32_t) + 1)
+
+/* ag_flat_carve: point f's arrays into block, which has room for cap
+ * positions (cap * AG_FLAT_BYTES bytes); the doubles first, for alignment.
+ * Returns nothing: the caller owns block. */
+void ag_flat_carve(ag_flat *f, void *block, int64_t cap)
+{
+    f->c = block;
+    f->value = f->c + cap;
+    f->adjoint = f->value + cap;
+    f->id = (int32_t *)(f->adjoint + cap);
+    f->a = f->id + cap;
+    f->b = f->a + cap;
+    f->op = (uint8_t *)(f->b + cap);
+}
+
+/* ag_flat_order: lay out in f the graph below root, a live node, in the
+ * arena's scratch block (valid until the lock is released).  Returns the
+ * number of nodes n, or AG_ENOMEM.
+ *
+ * Room: the live nodes bound any graph's size, so no array ever grows and
+ * filling them needs no bounds check.  The depth-first path lives at the far
+ * end of f->id, growing down: a node is on the path or laid out, never both,
+ * so the two never meet. */
+int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
+{
+    int64_t cap = (int64_t)ar->count - ar->nfree + 1;     /* + 1: the position none */
+    char *block = ag_scratch(ar, cap, AG_FLAT_BYTES + AG_WALK_BYTES);
+    if (block == NULL) return AG_ENOMEM;
+    ag_flat_carve(f, block, cap);
+    int32_t *visit = (int32_t *)(f->op + cap);  /* by visit index: the node's id */
+    int32_t *position = visit + cap;            /* by visit index, once laid out */
+    int32_t *input = position + cap;            /* by 2 * visit index (+1): inputs' visit indices */
+    uint8_t *next = (uint8_t *)(input + 2 * cap);   /* by visit index: input to descend into next */
+    int32_t *slot = ar->slot;
+    int32_t *stack = f->id + cap - 1;   /* stack[-d]: the path's d-th node from the root */
+    int32_t n = 1, depth = 1, laid = 0;
+    visit[0] = root;
+    next[0] = 0;
+    slot[root] = 0;
+    stack[0] = 0;
+    while (depth > 0) {
+        int32_t k = stack[1 - depth];
+        int32_t id = visit[k];
+        int j = next[k];
+        if (j < ag_arity(ar->op[id])) {
+            int32_t in = j == 0 ? ar->a[id] : ar->b[id];
+            int32_t v = slot[in];
+            next[k] = (uint8_t)(j + 1);
+            /* unsigned: a stale negative slot fails the bound too */
+            if ((uint32_t)v >= (uint32_t)n || visit[v] != in) {
+                v = n++;
+                visit[v] = in;
+                next[v] = 0;
+                slot[in] = v;
+                stack[-depth++] = v;
+            }
+            input[2 * k + j] = v;
+        } else {
+            int32_t pos = laid++;
+            position[k] = pos;
+            f->id[pos] = id;
+            f->op[pos] = ar->op[id];
+            f->c[pos] = ar->c[id];
+            f->value[pos] = ar->value[id];
+            f->a[pos] = j >= 1 ? position[input[2 * k]] : -1;
+            f->b[pos] = j >= 2 ? position[input[2 * k + 1]] : -1;
+            depth--;
+        }
+    }
+    /* a missing input is the position none, whose value is 0.0 */
+    for (int32_t i = 0; i < n; i++) {
+        if (f->a[i] < 0) f->a[i] = n;
+        if (f->b[i] < 0) f->b[i] = n;
+    }
+    f->id[n] = -1;
+    f->op[n] = AG_OP_LEAF;
+    f->c[n] = 0.0;
+    f->value[n] = 0.0;
+    f->a[n] = f->b[n] = n;
+    f->n = n;
+    return n;
+}
+
+/* ag_sweep: the reverse sweep.  f->adjoint[i] becomes d(root)/d(node i) *
+ * seed for every position, from f's values.  Each node, root first, sends
+ * each input what its rule gives (rules.h), first input first; a node's
+ * adjoint is complete when the sweep reaches it, since every node using it
+ * comes later in the layout.
+ *
+ * With anomaly != NULL (anomaly mode) the sweep stops at the first rule that
+ * produces nan, fills *anomaly and returns AG_ENAN.  The rule was given a
+ * complete adjoint that was not nan (with a seed that is not nan), so it made
+ * the nan; its input only received it.  Returns AG_OK otherwise. */
+int ag_sweep(ag_flat *f, double seed, ag_anomaly *anomaly)
+{
+    const int64_t n = f->n;
+    const int32_t *a = f->a, *b = f->b;
+    const uint8_t *op = f->op;
+    const double *c = f->c, *value = f->value;
+    double *adjoint = f->adjoint;
+    for (int64_t i = 0; i <= n; i++) adjoint[i] = 0.0;
+    adjoint[n - 1] = seed;
+    for (int64_t i = n - 1; i >= 0; i--) {
+        if (i >= AG_PREFETCH) {
+            /* a node's second input is wherever the graph put it: ask for
+             * its value and adjoint a few nodes ahead of the sweep */
+            int32_t pb = b[i - AG_PREFETCH];
+            AG_PREFETCH_LINE(&adjoint[pb]);
+            AG_PREFETCH_LINE(&value[pb]);
+        }
+        if (op[i] == AG_OP_LEAF) continue;
+        double da = 0.0, db = 0.0;
+        (void)ag_local_grads(op[i], value[a[i]], value[b[i]], c[i], value[i], adjoint[i], &da, &db);
+        if (anomaly != NULL && (isnan(da) || isnan(db))) {
+            anomaly->node = f->id[i];
+            anomaly->input = isnan(da) ? 0 : 1;
+            anomaly->g = adjoint[i];
+            return AG_ENAN;
+        }
+        adjoint[a[i]] += da;
+        /* not none: adding to one place every time would chain the adds */
+        if (b[i] != n) adjoint[b[i]] += db;
+    }
+    return AG_OK;
+}
+
+/* backward_sweep: ag_backward, and with anomaly != NULL ag_backward_checked.
+ * Grads are added only once the sweep is through, so a sweep stopped by an
+ * anomaly changes none. */
+static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
+{
+    ag_arena *ar = &ag_global_arena;
+    ag_flat f;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, root)) status = AG_EBADID;
+    else if (ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
+    else status = ag_sweep(&f, seed, anomaly);
+    if (status == AG_OK)
+        for (int64_t i = 0; i < f.n; i++) ar->grad[f.id[i]] += f.adjoint[i];
+    ag_unlock();
+    return status;
+}
+
+/* ag_backward: add d(root)/d(node) * seed into the grad of every node
+ * reachable from root.  The adjoints of this call are computed afresh, then
+ * added, so two calls add exactly twice.  Returns AG_OK, AG_EBADID, or
+ * AG_ENOMEM with no grad changed. */
+int ag_backward(int32_t root, double seed)
+{
+    return backward_sweep(root, seed, NULL);
+}
+
+/* ag_backward_checked: ag_backward for anomaly mode.  Also returns AG_ENAN,
+ * with no grad changed and *out naming the first node (in sweep order) whose
+ * backward rule produced nan from a gradient that was not nan. */
+int ag_backward_checked(int32_t root, double seed, ag_anomaly *out)
+{
+    return backward_sweep(root, seed, out);
+}
+
+/* ag_gradients: write into out[i] d(root)/d(ids[i]) * seed for each of the
+ * n ids (0 for a node root does not depend on), without changing any grad.
+ * It is ag_backward's sweep without the adding, so out[i] is what
+ * ag_backward would add to the grad of ids[i].  Returns AG_OK; AG_EBADID if
+ * root or an id is not in use, or AG_ENOMEM, with out unchanged. */
+int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, double *out)
+{
+    ag_arena *ar = &ag_global_arena;
+    ag_flat f;
+    int status = AG_OK;
+    ag_lock();
+    if (!ag_is_live(ar, root)) status = AG_EBADID;
+    for (int64_t i = 0; i < n && status == AG_OK; i++)
+        if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
+    if (status == AG_OK && ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
+    if (status == AG_OK) {
+        (void)ag_sweep(&f, seed, NULL);
+        /* slot now as a sparse set by position */
+        for (int64_t i = 0; i < f.n; i++) ar->slot[f.id[i]] = (int32_t)i;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t p = ar->slot[ids[i]];
+            out[i] = ((uint32_t)p < (uint32_t)f.n && f.id[p] == ids[i]) ? f.adjoint[p] : 0.0;
+        }
+    }
+    ag_unlock();
+    return status;
+}
+
+/* ag_topo: write into out (room for cap ids) the ids of the nodes reachable
+ * from root, inputs before the nodes that use them.  Returns their number n
+ * (nothing is written when n > cap: call again with more room), AG_EBADID or
+ * AG_ENOMEM. */
+int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
+{
+    ag_arena *ar = &ag_global_arena;
+    ag_flat f;
+    int64_t n;
+    ag_lock();
+    if (!ag_is_live(ar, root)) {
+        n = AG_EBADID;
+    } else {
+        n = ag_flat_order(ar, &f, root);
+        if (n > 0 && n <= cap)
+            for (int64_t i = 0; i < n; i++) out[i] = f.id[i];
+    }
+    ag_unlock();
+    return n;
+}

@@ -1,0 +1,31 @@
+/* sweep.h: a graph laid out flat, and the one reverse sweep over it;
+ * shared by sweep.c (backward, gradients, topo) and tape.c (replay). */
+#ifndef AUTOGRAD_SWEEP_H
+#define AUTOGRAD_SWEEP_H
+
+#include <stdint.h>
+
+#include "arena.h"
+
+/* The graph below a root, by position: inputs before the nodes that use
+ * them (a depth-first post-order, first input first), the root last.
+ * Position n stands for a missing input (`none`): its value is 0.0, what a
+ * one-input rule is given for y. */
+typedef struct {
+    int64_t n;          /* nodes; the root is at n - 1, none at n */
+    int32_t *id;        /* the node's arena id */
+    int32_t *a, *b;     /* the inputs' positions; none for a missing one */
+    uint8_t *op;
+    double *c;
+    double *value;
+    double *adjoint;    /* filled by ag_sweep */
+} ag_flat;
+
+/* Bytes per node of a flat graph's arrays. */
+#define AG_FLAT_BYTES (3 * sizeof(double) + 3 * sizeof(int32_t) + 1)
+
+void ag_flat_carve(ag_flat *f, void *block, int64_t cap);
+int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root);
+int ag_sweep(ag_flat *f, double seed, ag_anomaly *anomaly);
+
+#endif
