@@ -147,8 +147,8 @@ def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
     f = eng.flat(output._id)
     n, a, b, op = f.n, f.a, f.b, f.op
     wanted = {v._id for v in inputs}
-    depends = [False] * (n + 1)                 # position none depends on nothing
-    for i in range(n):                          # inputs first
+    depends = [False] * (n + 1)                 # position NONE (0) depends on nothing
+    for i in range(1, n + 1):                   # inputs first
         depends[i] = f.id[i] in wanted or depends[a[i]] or depends[b[i]]
         if op[i] == ops.PRIMITIVE and depends[a[i]]:
             raise SecondDerivativeError(PRIMITIVE_TWICE)
@@ -161,7 +161,7 @@ def reverse_sweep(output: Value, inputs: Sequence[Value]) -> list[Adjoint]:
         return (da if depends[a[i]] else None, db if depends[b[i]] else None)
 
     sweep(f, 1.0, rule=step, zero=_ZERO)
-    position = {node: i for i, node in enumerate(f.id[:n])}
+    position = {node: i for i, node in enumerate(f.id) if i > 0}
     out: list[Adjoint] = []
     for v in inputs:
         d = f.adjoint[position[v._id]] if v._id in position else 0.0

@@ -16,10 +16,11 @@ same value into a new leaf (``Engine.apply_detached``), so no edge is built.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -139,6 +140,11 @@ def apply(eng: Engine, op: int, a: int, b: int, c: float) -> int:
     if checker is not None:
         node = checker.forward(eng, node, op, a, b, c)
     return node
+
+
+def applier(eng: Engine) -> Callable[[int, int, int, float], int]:
+    """``apply`` for eng, as an engine's apply function."""
+    return functools.partial(apply, eng)
 
 
 def leaf(eng: Engine, x: float) -> int:

@@ -20,9 +20,6 @@ from .value import Value, _mixed, _wrap, as_number, leaf
 FloatFunction = Callable[..., float]
 
 
-def _apply(eng: Engine, op: int, a: int, b: int, c: float) -> int:
-    return eng.apply(op, a, b, c)
-
 
 def _call(fn: FloatFunction, xs: list[float], name: str, what: str) -> float:
     out = fn(*xs)
@@ -86,8 +83,8 @@ def primitive(forward: FloatFunction, *derivatives: FloatFunction) -> Callable[.
         for i, (a, derivative) in enumerate(zip(args, derivatives)):
             if isinstance(a, Value):    # a number input is a constant: no gradient
                 c = _call(derivative, xs, name, f"derivative {i}")
-                apply = modes.apply if modes.active else _apply
-                node = _wrap(eng, apply(eng, ops.PRIMITIVE, a._id, node._id, c))
+                apply = modes.applier(eng) if modes.active else eng.apply
+                node = _wrap(eng, apply(ops.PRIMITIVE, a._id, node._id, c))
         return node
 
     return apply_primitive

@@ -102,25 +102,24 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
     """The method for a binary op: op for a Value operand, op_const for a
     number (a constant: it never receives a gradient).  One shape for every
     op; the body is inlined because it runs once per node built.  While a
-    mode is on (no_grad, anomaly mode, a recording: modes.py) the op goes
-    through modes.apply; otherwise that costs one check of a module int."""
+    mode is on (no_grad, anomaly mode, a recording: modes.py) the node is
+    made through modes.apply; otherwise that costs one check of a module int."""
 
     def method(self: Value, other: object) -> Value:
         eng = self._eng
+        apply = eng.apply
+        if modes.active:
+            apply = modes.applier(eng)
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
                 _mixed(self, other)
-            b, o, c = other._id, op, 0.0
+            node = apply(op, self._id, other._id, 0.0)
         else:
-            c = as_number(other)  # type: ignore[assignment]
+            c = as_number(other)
             if c is None:
                 return _not_a_number(other)  # type: ignore[return-value]
-            b, o = -1, op_const
-        if modes.active:
-            node = modes.apply(eng, o, self._id, b, c)
-        else:
-            node = eng.apply(o, self._id, b, c)
+            node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
         out._eng = eng
@@ -141,10 +140,10 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
             return _not_a_number(other)  # type: ignore[return-value]
         eng = self._eng
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
+        apply = eng.apply
         if modes.active:
-            node = modes.apply(eng, op_const, self._id, -1, c)
-        else:
-            node = eng.apply(op_const, self._id, -1, c)
+            apply = modes.applier(eng)
+        node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
         out._eng = eng
@@ -159,10 +158,10 @@ def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         eng = self._eng
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
+        apply = eng.apply
         if modes.active:
-            node = modes.apply(eng, op, self._id, -1, 0.0)
-        else:
-            node = eng.apply(op, self._id, -1, 0.0)
+            apply = modes.applier(eng)
+        node = apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)
         out._eng = eng

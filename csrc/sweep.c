@@ -54,10 +54,10 @@ void ag_flat_carve(ag_flat *f, void *block, int64_t cap)
  * Room: the live nodes bound any graph's size, so no array ever grows and
  * filling them needs no bounds check.  The depth-first path lives at the far
  * end of f->id, growing down: a node is on the path or laid out, never both,
- * so the two never meet. */
+ * so the two never meet (with AG_NONE, at most cap positions are in use). */
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
 {
-    int64_t cap = (int64_t)ar->count - ar->nfree + 1;     /* + 1: the position none */
+    int64_t cap = (int64_t)ar->count - ar->nfree + 1;     /* + 1: the position AG_NONE */
     char *block = ag_scratch(ar, cap, AG_FLAT_BYTES + AG_WALK_BYTES);
     if (block == NULL) return AG_ENOMEM;
     ag_flat_carve(f, block, cap);
@@ -67,7 +67,7 @@ int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
     uint8_t *next = (uint8_t *)(input + 2 * cap);   /* by visit index: input to descend into next */
     int32_t *slot = ar->slot;
     int32_t *stack = f->id + cap - 1;   /* stack[-d]: the path's d-th node from the root */
-    int32_t n = 1, depth = 1, laid = 0;
+    int32_t n = 1, depth = 1, laid = 1;     /* laid: the next position */
     visit[0] = root;
     next[0] = 0;
     slot[root] = 0;
@@ -96,21 +96,16 @@ int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
             f->op[pos] = ar->op[id];
             f->c[pos] = ar->c[id];
             f->value[pos] = ar->value[id];
-            f->a[pos] = j >= 1 ? position[input[2 * k]] : -1;
-            f->b[pos] = j >= 2 ? position[input[2 * k + 1]] : -1;
+            f->a[pos] = j >= 1 ? position[input[2 * k]] : AG_NONE;
+            f->b[pos] = j >= 2 ? position[input[2 * k + 1]] : AG_NONE;
             depth--;
         }
     }
-    /* a missing input is the position none, whose value is 0.0 */
-    for (int32_t i = 0; i < n; i++) {
-        if (f->a[i] < 0) f->a[i] = n;
-        if (f->b[i] < 0) f->b[i] = n;
-    }
-    f->id[n] = -1;
-    f->op[n] = AG_OP_LEAF;
-    f->c[n] = 0.0;
-    f->value[n] = 0.0;
-    f->a[n] = f->b[n] = n;
+    f->id[AG_NONE] = -1;
+    f->op[AG_NONE] = AG_OP_LEAF;
+    f->c[AG_NONE] = 0.0;
+    f->value[AG_NONE] = 0.0;
+    f->a[AG_NONE] = f->b[AG_NONE] = AG_NONE;
     f->n = n;
     return n;
 }
@@ -119,48 +114,52 @@ int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
  * seed for every position, from f's values.  Each node, root first, sends
  * each input what its rule gives (rules.h), first input first; a node's
  * adjoint is complete when the sweep reaches it, since every node using it
- * comes later in the layout.
+ * comes later in the layout.  With grad != NULL (the arena's grads), that
+ * complete adjoint is added into the node's grad there and then.  The sweep
+ * goes down to position `first`: 1, or past a tape's leaves, which send
+ * nothing.
  *
  * With anomaly != NULL (anomaly mode) the sweep stops at the first rule that
  * produces nan, fills *anomaly and returns AG_ENAN.  The rule was given a
  * complete adjoint that was not nan (with a seed that is not nan), so it made
  * the nan; its input only received it.  Returns AG_OK otherwise. */
-int ag_sweep(ag_flat *f, double seed, ag_anomaly *anomaly)
+int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *anomaly)
 {
     const int64_t n = f->n;
-    const int32_t *a = f->a, *b = f->b;
+    const int32_t *a = f->a, *b = f->b, *id = f->id;
     const uint8_t *op = f->op;
     const double *c = f->c, *value = f->value;
     double *adjoint = f->adjoint;
     for (int64_t i = 0; i <= n; i++) adjoint[i] = 0.0;
-    adjoint[n - 1] = seed;
-    for (int64_t i = n - 1; i >= 0; i--) {
-        if (i >= AG_PREFETCH) {
+    adjoint[n] = seed;
+    for (int64_t i = n; i >= first; i--) {
+        if (i > AG_PREFETCH) {
             /* a node's second input is wherever the graph put it: ask for
              * its value and adjoint a few nodes ahead of the sweep */
             int32_t pb = b[i - AG_PREFETCH];
             AG_PREFETCH_LINE(&adjoint[pb]);
             AG_PREFETCH_LINE(&value[pb]);
         }
+        if (grad != NULL) grad[id[i]] += adjoint[i];
         if (op[i] == AG_OP_LEAF) continue;
         double da = 0.0, db = 0.0;
         (void)ag_local_grads(op[i], value[a[i]], value[b[i]], c[i], value[i], adjoint[i], &da, &db);
         if (anomaly != NULL && (isnan(da) || isnan(db))) {
-            anomaly->node = f->id[i];
+            anomaly->node = id[i];
             anomaly->input = isnan(da) ? 0 : 1;
             anomaly->g = adjoint[i];
             return AG_ENAN;
         }
         adjoint[a[i]] += da;
-        /* not none: adding to one place every time would chain the adds */
-        if (b[i] != n) adjoint[b[i]] += db;
+        /* not AG_NONE: adding to one place every time would chain the adds */
+        if (b[i] != AG_NONE) adjoint[b[i]] += db;
     }
     return AG_OK;
 }
 
-/* backward_sweep: ag_backward, and with anomaly != NULL ag_backward_checked.
- * Grads are added only once the sweep is through, so a sweep stopped by an
- * anomaly changes none. */
+/* backward_sweep: ag_backward, and with anomaly != NULL ag_backward_checked,
+ * whose grads are added only once the sweep is through, so a sweep stopped
+ * by an anomaly changes none. */
 static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
 {
     ag_arena *ar = &ag_global_arena;
@@ -169,9 +168,9 @@ static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
     ag_lock();
     if (!ag_is_live(ar, root)) status = AG_EBADID;
     else if (ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
-    else status = ag_sweep(&f, seed, anomaly);
-    if (status == AG_OK)
-        for (int64_t i = 0; i < f.n; i++) ar->grad[f.id[i]] += f.adjoint[i];
+    else status = ag_sweep(&f, 1, seed, anomaly == NULL ? ar->grad : NULL, anomaly);
+    if (status == AG_OK && anomaly != NULL)
+        for (int64_t i = 1; i <= f.n; i++) ar->grad[f.id[i]] += f.adjoint[i];
     ag_unlock();
     return status;
 }
@@ -209,12 +208,12 @@ int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, doubl
         if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
     if (status == AG_OK && ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
     if (status == AG_OK) {
-        (void)ag_sweep(&f, seed, NULL);
+        (void)ag_sweep(&f, 1, seed, NULL, NULL);
         /* slot now as a sparse set by position */
-        for (int64_t i = 0; i < f.n; i++) ar->slot[f.id[i]] = (int32_t)i;
+        for (int64_t i = 1; i <= f.n; i++) ar->slot[f.id[i]] = (int32_t)i;
         for (int64_t i = 0; i < n; i++) {
             int32_t p = ar->slot[ids[i]];
-            out[i] = ((uint32_t)p < (uint32_t)f.n && f.id[p] == ids[i]) ? f.adjoint[p] : 0.0;
+            out[i] = ((uint32_t)p - 1 < (uint32_t)f.n && f.id[p] == ids[i]) ? f.adjoint[p] : 0.0;
         }
     }
     ag_unlock();
@@ -236,7 +235,7 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
     } else {
         n = ag_flat_order(ar, &f, root);
         if (n > 0 && n <= cap)
-            for (int64_t i = 0; i < n; i++) out[i] = f.id[i];
+            for (int64_t i = 0; i < n; i++) out[i] = f.id[i + 1];
     }
     ag_unlock();
     return n;

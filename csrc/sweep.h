@@ -8,13 +8,15 @@
 #include "arena.h"
 
 /* The graph below a root, by position: inputs before the nodes that use
- * them (a depth-first post-order, first input first), the root last.
- * Position n stands for a missing input (`none`): its value is 0.0, what a
- * one-input rule is given for y. */
+ * them (a depth-first post-order, first input first), at positions 1 .. n,
+ * the root last.  Position 0 (AG_NONE) stands for a missing input: its value
+ * is 0.0, what a one-input rule is given for y. */
+#define AG_NONE 0
+
 typedef struct {
-    int64_t n;          /* nodes; the root is at n - 1, none at n */
-    int32_t *id;        /* the node's arena id */
-    int32_t *a, *b;     /* the inputs' positions; none for a missing one */
+    int64_t n;          /* nodes, at positions 1 .. n; the root is at n */
+    int32_t *id;        /* the node's arena id (-1 at AG_NONE) */
+    int32_t *a, *b;     /* the inputs' positions; AG_NONE for a missing one */
     uint8_t *op;
     double *c;
     double *value;
@@ -26,6 +28,6 @@ typedef struct {
 
 void ag_flat_carve(ag_flat *f, void *block, int64_t cap);
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root);
-int ag_sweep(ag_flat *f, double seed, ag_anomaly *anomaly);
+int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *anomaly);
 
 #endif

@@ -19,7 +19,7 @@ This package owns the engines; it imports only errors, ops and c99math.
 from __future__ import annotations
 
 import threading
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .. import errors
 
@@ -37,22 +37,33 @@ class NodeInfo(NamedTuple):
     grad: float
 
 
+# The functions an op or a Value's attribute calls, held in slots of each
+# engine: an engine's own function (a cffi function, or the twin's Python
+# function) in a slot costs one call and no wrapper, and the interpreter
+# reads a slot fast (a builtin found on the class would not be).
+HOT = ("leaf", "apply", "apply_detached", "value", "grad", "set_value", "set_grad", "backward")
+
+
 class Engine:
-    """One engine.  The node functions below are the engine's own (a cffi
-    function, or the twin's Python function), looked up on the class, so an
-    op costs one call and no wrapper.  See csrc/autograd.h for each contract."""
+    """One engine.  See csrc/autograd.h for each function's contract.
 
-    __slots__ = ("pending", "_flush_lock")
+    The hot functions, bound by each engine's __init__ to its own functions:
+    leaf(x) -> id; apply(op, a, b, c) -> id; apply_detached(op, a, b, c) -> id;
+    value(id) -> float; grad(id) -> float; set_value(id, x) -> status;
+    set_grad(id, g) -> status; backward(root, seed) -> status."""
+
+    __slots__ = ("pending", "_flush_lock", *HOT)
     name: str
+    leaf: Callable[[float], int]
+    apply: Callable[[int, int, int, float], int]
+    apply_detached: Callable[[int, int, int, float], int]
+    value: Callable[[int], float]
+    grad: Callable[[int], float]
+    set_value: Callable[[int, float], int]
+    set_grad: Callable[[int, float], int]
+    backward: Callable[[int, float], int]
 
-    # --- the node functions (arena.c) ---------------------------------------
-    def leaf(self, x: float) -> int: ...
-    def apply(self, op: int, a: int, b: int, c: float) -> int: ...
-    def apply_detached(self, op: int, a: int, b: int, c: float) -> int: ...
-    def value(self, node: int) -> float: ...
-    def grad(self, node: int) -> float: ...
-    def set_value(self, node: int, x: float) -> int: ...
-    def set_grad(self, node: int, g: float) -> int: ...
+    # --- the other node functions (arena.c) ----------------------------------
     def retain(self, node: int) -> int: ...
     def release(self, ids: list[int]) -> int: ...
     def node_info(self, node: int) -> NodeInfo | None: ...
@@ -63,7 +74,6 @@ class Engine:
     def zero_grads(self, ids: Any) -> int: ...
 
     # --- the sweep (sweep.c) ------------------------------------------------
-    def backward(self, root: int, seed: float) -> int: ...
     def backward_checked(self, root: int, seed: float) -> tuple[int, int, int, float]: ...
     def topo(self, root: int) -> list[int] | int: ...
     def gradients(self, root: int, seed: float, ids: list[int]) -> list[float] | int: ...
@@ -77,7 +87,9 @@ class Engine:
     # --- the test hook (testing.h) -------------------------------------------
     def fail_after(self, n: int) -> None: ...
 
-    def __init__(self) -> None:
+    def __init__(self, hot: dict[str, Callable[..., Any]]) -> None:
+        for name in HOT:
+            setattr(self, name, hot[name])
         self.pending: list[int] = []
         self._flush_lock = threading.Lock()
 
@@ -110,13 +122,14 @@ class Engine:
         from .python.sweep import Flat
 
         ids = errors.checked(self.topo(root))
-        position = {node: i for i, node in enumerate(ids)}
-        n = len(ids)
+        position = {node: i for i, node in enumerate(ids, 1)}
         infos = [self.node(node) for node in ids]
-        a = [position[info.a] if info.a >= 0 else n for info in infos] + [n]
-        b = [position[info.b] if info.b >= 0 else n for info in infos] + [n]
-        return Flat(n, ids + [-1], a, b, [info.op for info in infos] + [0],
-                    [info.c for info in infos] + [0.0], [info.value for info in infos] + [0.0])
+        none = 0
+        return Flat(len(ids), [-1] + ids,
+                    [none] + [position[info.a] if info.a >= 0 else none for info in infos],
+                    [none] + [position[info.b] if info.b >= 0 else none for info in infos],
+                    [0] + [info.op for info in infos], [0.0] + [info.c for info in infos],
+                    [0.0] + [info.value for info in infos])
 
     def stats(self) -> dict[str, int]:
         """{"live_nodes", "capacity"}, pending releases applied first."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import ops
 from .._engine import ffi, lib  # type: ignore[import-not-found]
-from . import Engine, NodeInfo
+from . import HOT, Engine, NodeInfo
 
 
 def _check_op_table() -> None:
@@ -40,17 +40,12 @@ class CEngine(Engine):
     __slots__ = ()
     name = "c"
 
-    leaf = lib.ag_leaf
-    apply = lib.ag_apply
-    apply_detached = lib.ag_apply_detached
-    value = lib.ag_value
-    grad = lib.ag_grad
-    set_value = lib.ag_set_value
-    set_grad = lib.ag_set_grad
     retain = lib.ag_retain
     check = lib.ag_check
-    backward = lib.ag_backward
     fail_after = lib.ag_fail_after
+
+    def __init__(self) -> None:
+        super().__init__({name: getattr(lib, "ag_" + name) for name in HOT})
 
     @staticmethod
     def release(ids: list[int]) -> int:

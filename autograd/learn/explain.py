@@ -124,13 +124,13 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
         raise TypeError(f"explain() takes a real number seed, not {type(seed).__name__}")
     nodes = walk(y, names)
     root = nodes[-1].label
-    f = y._eng.flat(y._id)          # the same positions as nodes
+    f = y._eng.flat(y._id)          # nodes[k] is at position k + 1
     consumers = [0] * len(nodes)
     terms_of: dict[int, list[float]] = {i: [] for i, n in enumerate(nodes) if n.is_leaf}
     steps: list[ChainStep] = []
 
     def step(i: int, g: float) -> tuple[float, float]:
-        node = nodes[i]
+        node = nodes[i - 1]
         rule = LOCAL_GRADS[node.op]
         assert rule is not None
         args = (f.value[f.a[i]], f.value[f.b[i]], f.c[i], f.value[i])
@@ -144,11 +144,11 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
             terms.append(InputTerm(nodes[pos].label, _local_formula(node, which, nodes),
                                    local[which], added[which]))
         steps.append(ChainStep(node.label, node.op_name, formula(node, nodes), node.value, g,
-                               consumers[i], terms))
+                               consumers[i - 1], terms))
         return added
 
     sweep(f, s, rule=step)          # the engines' sweep order
-    adjoint = f.adjoint
+    adjoint = f.adjoint[1:]
     leaf_grads = {nodes[i].label: adjoint[i] for i in terms_of}
     leaf_terms = {nodes[i].label: terms for i, terms in terms_of.items()}
 

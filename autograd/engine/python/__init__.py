@@ -22,13 +22,6 @@ class PythonEngine(Engine):
     __slots__ = ()
     name = "python"
 
-    leaf = staticmethod(arena.leaf)
-    apply = staticmethod(arena.apply)
-    apply_detached = staticmethod(arena.apply_detached)
-    value = staticmethod(arena.value)
-    grad = staticmethod(arena.grad)
-    set_value = staticmethod(arena.set_value)
-    set_grad = staticmethod(arena.set_grad)
     retain = staticmethod(arena.retain)
     release = staticmethod(arena.release)
     get_stats = staticmethod(arena.get_stats)
@@ -36,7 +29,6 @@ class PythonEngine(Engine):
     descend = staticmethod(arena.descend)
     zero_grads = staticmethod(arena.zero_grads)
     fail_after = staticmethod(arena.fail_after)
-    backward = staticmethod(sweep.backward)
     backward_checked = staticmethod(sweep.backward_checked)
     topo = staticmethod(sweep.topo)
     gradients = staticmethod(sweep.gradients)
@@ -45,6 +37,11 @@ class PythonEngine(Engine):
     tape_run = staticmethod(tape.tape_run)
     tape_free = staticmethod(tape.tape_free)
     id_array = staticmethod(list)
+
+    def __init__(self) -> None:
+        super().__init__({"leaf": arena.leaf, "apply": arena.apply, "apply_detached": arena.apply_detached,
+                          "value": arena.value, "grad": arena.grad, "set_value": arena.set_value,
+                          "set_grad": arena.set_grad, "backward": sweep.backward})
 
     @staticmethod
     def node_info(node: int) -> NodeInfo | None:

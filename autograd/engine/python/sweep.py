@@ -26,10 +26,13 @@ from .rules import LOCAL_GRADS
 Rule = Callable[[int, Any], Optional[Tuple[Any, Any]]]
 
 
+NONE = 0    # the position of a missing input, whose value is 0.0
+
+
 class Flat:
     """The graph below a root, by position: inputs before the nodes that use
-    them, the root at n - 1; position n (``none``) stands for a missing input,
-    with value 0.0.  csrc/sweep.h's ag_flat."""
+    them at positions 1 .. n, the root at n; position NONE (0) stands for a
+    missing input, with value 0.0.  csrc/sweep.h's ag_flat."""
 
     __slots__ = ("n", "id", "a", "b", "op", "c", "value", "adjoint")
 
@@ -57,12 +60,12 @@ def flat_order(root: int) -> Flat | int:
     position = [-1]             # by visit index, once laid out
     slot[root] = 0
     stack = [0]                 # visit indices on the depth-first path
-    ids: list[int] = []
-    a: list[int] = []
-    b: list[int] = []
-    op: list[int] = []
-    c: list[float] = []
-    value: list[float] = []
+    ids: list[int] = [-1]       # by position; position NONE first
+    a: list[int] = [NONE]
+    b: list[int] = [NONE]
+    op: list[int] = [LEAF]
+    c: list[float] = [0.0]
+    value: list[float] = [0.0]
     while stack:
         k = stack[-1]
         node = visit[k]
@@ -87,27 +90,20 @@ def flat_order(root: int) -> Flat | int:
             op.append(aop[node])
             c.append(ac[node])
             value.append(avalue[node])
-            a.append(position[inputs[2 * k]] if j >= 1 else -1)
-            b.append(position[inputs[2 * k + 1]] if j >= 2 else -1)
+            a.append(position[inputs[2 * k]] if j >= 1 else NONE)
+            b.append(position[inputs[2 * k + 1]] if j >= 2 else NONE)
             stack.pop()
-    n = len(ids)
-    # a missing input is the position none, whose value is 0.0
-    a = [n if p < 0 else p for p in a]
-    b = [n if p < 0 else p for p in b]
-    ids.append(-1)
-    op.append(LEAF)
-    c.append(0.0)
-    value.append(0.0)
-    a.append(n)
-    b.append(n)
+    n = len(ids) - 1
     return Flat(n, ids, a, b, op, c, value)
 
 
-def sweep(f: Flat, seed: Any, anomaly: list[Any] | None = None, rule: Rule | None = None,
-          zero: Any = 0.0) -> int:
+def sweep(f: Flat, seed: Any, grad: list[float] | None = None, anomaly: list[Any] | None = None,
+          rule: Rule | None = None, zero: Any = 0.0, first: int = 1) -> int:
     """The reverse sweep: f.adjoint[i] becomes d(root)/d(node i) * seed.
     Each node, root first, sends each input what its rule gives, first input
-    first; a node's adjoint is complete when the sweep reaches it.
+    first; a node's adjoint is complete when the sweep reaches it.  With grad
+    (the arena's grads), that complete adjoint is added into the node's grad
+    there and then.
 
     With anomaly (a list, anomaly mode) the sweep stops at the first rule
     that produces nan: anomaly becomes [node id, input (0: a, 1: b), g] and
@@ -116,12 +112,15 @@ def sweep(f: Flat, seed: Any, anomaly: list[Any] | None = None, rule: Rule | Non
     ``rule(i, g)`` replaces the op's rule (rules.py on f's values) for the
     features that build something else than floats (create_graph: Values;
     explain: a record of each step).  ``zero`` is what every adjoint starts
-    from; the first addition into it is ``zero + d``."""
+    from; the first addition into it is ``zero + d``.  The sweep goes down
+    to position ``first``: 1, or past a tape's leaves, which send nothing."""
     n = f.n
-    a, b, op, c, value = f.a, f.b, f.op, f.c, f.value
+    a, b, op, c, value, ids = f.a, f.b, f.op, f.c, f.value, f.id
     adjoint = f.adjoint = [zero] * (n + 1)
-    adjoint[n - 1] = seed
-    for i in range(n - 1, -1, -1):
+    adjoint[n] = seed
+    for i in range(n, first - 1, -1):
+        if grad is not None:
+            grad[ids[i]] += adjoint[i]
         if op[i] == LEAF:
             continue
         if rule is None:
@@ -133,12 +132,12 @@ def sweep(f: Flat, seed: Any, anomaly: list[Any] | None = None, rule: Rule | Non
                 continue
             da, db = step
         if anomaly is not None and (da != da or db != db):
-            anomaly[:] = [f.id[i], 0 if da != da else 1, adjoint[i]]
+            anomaly[:] = [ids[i], 0 if da != da else 1, adjoint[i]]
             return errors.ENAN
         if da is not None:
             adjoint[a[i]] += da
-        # not none: adding to one place every time would chain the adds
-        if b[i] != n and db is not None:
+        # not NONE: adding to one place every time would chain the adds
+        if b[i] != NONE and db is not None:
             adjoint[b[i]] += db
     return errors.OK
 
@@ -152,10 +151,10 @@ def backward_sweep(root: int, seed: float, anomaly: list[Any] | None) -> int:
         f = flat_order(root)
         if isinstance(f, int):
             return f
-        status = sweep(f, seed, anomaly)
-        if status == errors.OK:
+        status = sweep(f, seed, ar.grad if anomaly is None else None, anomaly)
+        if status == errors.OK and anomaly is not None:
             grad, ids, adjoint = ar.grad, f.id, f.adjoint
-            for i in range(f.n):
+            for i in range(1, f.n + 1):
                 grad[ids[i]] += adjoint[i]
         return status
 
@@ -188,12 +187,12 @@ def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
             return f
         sweep(f, seed)
         slot = ar.slot
-        for i in range(f.n):        # slot now as a sparse set by position
+        for i in range(1, f.n + 1):     # slot now as a sparse set by position
             slot[f.id[i]] = i
         out = []
         for node in ids:
             p = slot[node]
-            out.append(f.adjoint[p] if 0 <= p < f.n and f.id[p] == node else 0.0)
+            out.append(f.adjoint[p] if 1 <= p <= f.n and f.id[p] == node else 0.0)
         return out
 
 
@@ -205,4 +204,4 @@ def topo(root: int) -> list[int] | int:
         f = flat_order(root)
         if isinstance(f, int):
             return f
-        return f.id[: f.n]
+        return f.id[1:]
