@@ -155,6 +155,8 @@ _op("abs", 1, "abs(a)", ("sign(a)",), lambda n, g: (g * _sign(n.xv), 0.0),
 # forward time, a number: so da is exact, but its own derivative would miss
 # dc/da (create_graph refuses it).  Made by ag.primitive, not by a method.
 _op("primitive", 2, "b", ("c", "1"), lambda n, g: (g * n.c, g))
+_op("softplus", 1, "softplus(a)", ("sigmoid(a)",), lambda n, g: (g * n.x.sigmoid(), 0.0),
+    method="softplus", doc="log(1 + exp(x)), finite for any x; its gradient is sigmoid(x).")
 
 OPS: tuple[Op, ...] = tuple(_ROWS)
 COUNT = len(OPS)

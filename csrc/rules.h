@@ -74,7 +74,8 @@ static inline double sign(double x)
     RULE(SIGMOID,   1.0 / (1.0 + exp(-x)),  g * (out * (1.0 - out)),          0.0) \
     RULE(SQRT,      sqrt(x),                g / (2.0 * out),                  0.0) \
     RULE(ABS,       fabs(x),                g * sign(x),                      0.0) \
-    RULE(PRIMITIVE, y,                      g * c,                            g)
+    RULE(PRIMITIVE, y,                      g * c,                            g) \
+    RULE(SOFTPLUS,  (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x))),  g * (1.0 / (1.0 + exp(-x))),  0.0)
 
 /* ag_forward: into *out, the value of op for input values x, y (0 when
  * absent) and constant c.  AG_EBADOP for a code with no rule (a leaf has

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ... import ops
-from ...c99math import c_cos, c_div, c_exp, c_log, c_pow, c_sin, c_sqrt, c_tanh, sign
+from ...c99math import c_cos, c_div, c_exp, c_log, c_log1p, c_pow, c_sin, c_sqrt, c_tanh, sign
 
 Forward = Callable[[float, float, float], float]
 LocalGrads = Callable[[float, float, float, float, float], "tuple[float, float]"]
@@ -115,6 +115,9 @@ rule("abs",
 rule("primitive",                                       # carries f(...) down the chain
      lambda x, y, c: y,
      lambda x, y, c, out, g: (g * c, g))
+rule("softplus",                                        # max(x, 0) + log(1 + exp(-|x|)): no overflow
+     lambda x, y, c: (x if x > 0.0 else 0.0) + c_log1p(c_exp(-abs(x))),
+     lambda x, y, c, out, g: (g * c_div(1.0, 1.0 + c_exp(-x)), 0.0))
 
 
 def _check() -> None:
