@@ -43,6 +43,15 @@ def test_demo_defaults_reach_100_percent():
     assert progress[-1].startswith("step   99")
     assert "ms/step" in out
     assert "training accuracy after the last step: 100.0% (100/100)" in out
+    # the tutorial shows this run: every line it shows is today's, up to the speeds
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text()
+    shown = re.search(r"```\n(training MLP.*?)```", tutorial, re.S).group(1).splitlines()
+    assert shown[-1] == "decision boundary and training curves written to docs/boundary.png"
+    speed = re.compile(r"[0-9.]+ steps/s|[0-9.]+ s, [0-9.]+ ms/step \(.*?\)")
+    real = {speed.sub("SPEED", line) for line in out.splitlines()}
+    for line in shown[:-1]:
+        if line != "...":
+            assert speed.sub("SPEED", line) in real, f"the tutorial's demo output is stale: {line!r}"
 
 
 def test_demo_options_on_the_python_backend():
