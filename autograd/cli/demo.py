@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 import time
@@ -94,7 +95,7 @@ class DemoResult:
                 1e3 * sum(r.backward_s for r in self.history) / n,
                 1e3 * sum(r.update_s for r in self.history) / n)
 
-    def plot(self, path: str | None = None) -> Any:
+    def plot(self, path: str | os.PathLike[str] | None = None) -> Any:
         """The decision boundary beside the loss and accuracy curves, as a
         matplotlib Figure (shown inline in Jupyter); also written to ``path``
         when given.  Needs matplotlib."""
