@@ -260,7 +260,10 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
     fresh: list[Value] = []
     for i in positions:
         if not -len(args) <= i < len(args):
-            raise TypeError(f"{name}: argnums asks for argument {i}, but {len(args)} were given")
+            raise TypeError(f"{name}: argnums asks for positional argument {i}, but {len(args)} "
+                            f"positional arguments were given. {name} differentiates with respect to "
+                            f"positional arguments only: call {name}(f)(2.0), not {name}(f)(x=2.0) "
+                            "(keyword arguments are passed to f as constants)")
         a = args[i]
         if isinstance(a, Value):
             x = a * 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
@@ -189,3 +190,54 @@ def test_explain_command_reports_bad_input():
     assert proc.returncode == 2 and "name=number" in proc.stderr
     proc = run_explain("3 + 4")
     assert proc.returncode == 2 and "not a Value" in proc.stderr
+
+
+def test_notebook_without_graphviz_shows_why_and_the_dot_source(backend, monkeypatch):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    x, y = expression()
+    g = ag.graph(y, names={"x": x})
+    assert g._repr_svg_() is None
+    page = g._repr_html_()                  # what Jupyter shows instead of the placeholder repr
+    assert page is not None
+    assert "Graphviz" in page and "apt-get install graphviz" in page and "brew install graphviz" in page
+    assert html.escape(g.dot) in page       # the DOT text itself, escaped for HTML
+    assert "x (leaf)" in page
+
+
+def test_notebook_with_graphviz_shows_only_the_picture(backend, monkeypatch):
+    calls = []
+
+    def fake_render(source, fmt="svg"):
+        calls.append(fmt)
+        return b"<svg>picture</svg>"
+
+    monkeypatch.setattr(viz, "render", fake_render)
+    g = ag.graph(expression()[1])
+    assert g._repr_svg_() == "<svg>picture</svg>"
+    assert g._repr_html_() is None          # the picture wins; no HTML competes with it
+    assert calls == ["svg"]                 # rendered once
+
+
+def test_counts_and_zeros_read_naturally(backend):
+    x = ag.Value(-1.0)
+    y = x * 0.0                             # data -0.0, and x.grad = 0 * ... after backward
+    y.backward()
+    assert repr(ag.graph(x)) == "<autograd Graph of 1 node; .dot holds the DOT source>"
+    assert "6 nodes" in repr(ag.graph(expression()[1]))
+    dot = ag.to_dot(y, names={"x": x, "y": y})
+    assert "data -0 " not in dot and "data 0 | grad 1" in dot
+
+
+def test_explain_command_prints_no_negative_zero():
+    proc = run_explain("(-x)*0", "x=2")
+    assert proc.returncode == 0, proc.stderr
+    assert "= 0.0\n" in proc.stdout and "-0.0" not in proc.stdout.splitlines()[0]
+    assert proc.stdout.splitlines()[-1] == "dout/dx = 0.0"
+
+
+def test_explain_help_describes_every_option():
+    from autograd.cli import build_parser
+
+    _, commands = build_parser()
+    for action in commands["explain"]._actions:
+        assert action.help, action.dest

@@ -17,6 +17,13 @@ from ..learn.explain import explain
 from ..value import FREE_FUNCTIONS, Value, as_number
 
 FUNCTIONS = dict(FREE_FUNCTIONS)        # exp, log, sin, ...: every unary op of the table
+DESCRIPTION = f"""\
+Evaluate one Python expression with each name=number bound to a variable, then
+print the forward value, every chain-rule step of the backward pass and the
+gradients. The math functions {", ".join(FUNCTIONS)} are in scope; nothing else
+is. Example: explain "x*x + 2**x - 1/x" x=2
+"""
+
 OUTPUT = "out"      # the label of the expression's value in the text and the picture
 
 
@@ -38,6 +45,11 @@ def _to_float(text: str) -> float | None:
         return None
 
 
+def _number(x: float) -> str:
+    """repr(x), but 0 for -0.0: the sign of a zero is noise to a learner."""
+    return repr(x + 0.0)
+
+
 def evaluate(expr: str, bindings: dict[str, float]) -> tuple[Value, dict[str, Value]]:
     """The expression's Value and the leaves it was given, by name."""
     leaves = {name: Value(x) for name, x in bindings.items()}
@@ -53,9 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("expression", help='a Python expression, e.g. "x*x + 2**x - 1/x"')
     parser.add_argument("bindings", nargs="*", type=parse_binding, metavar="name=number",
                         help="a value for each variable, e.g. x=2")
-    parser.add_argument("--draw", metavar="FILE", help="render the graph to FILE (.svg, .png, .pdf, .dot)")
-    parser.add_argument("--max-steps", type=int, default=50, help="steps to print (default %(default)s)")
-    parser.add_argument("--backend", choices=["c", "python"], default=None)
+    parser.add_argument("--draw", metavar="FILE",
+                        help="also render the graph, after backward, to FILE (.svg, .png or .pdf need "
+                             "Graphviz; .dot writes the DOT source)")
+    parser.add_argument("--max-steps", type=int, default=50, metavar="N",
+                        help="print at most N chain-rule steps (default %(default)s)")
+    parser.add_argument("--backend", choices=["c", "python"], default=None,
+                        help="engine to run on (default: c when it is built)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -74,10 +90,10 @@ def main(args: argparse.Namespace) -> int:
         names: dict[str, Value] = {**leaves, OUTPUT: out}
         given = ", ".join(f"{k} = {v.data:g}" for k, v in leaves.items())
         print(f"forward: {OUTPUT} = {args.expression}" + (f" at {given}" if given else "")
-              + f" = {out.data!r}")
+              + f" = {_number(out.data)}")
         explain(out, names, max_steps=args.max_steps)
         for name, leaf in leaves.items():
-            print(f"d{OUTPUT}/d{name} = {leaf.grad!r}")
+            print(f"d{OUTPUT}/d{name} = {_number(leaf.grad)}")
         if args.draw:
             try:
                 draw(out, args.draw, names, max_nodes=None)

@@ -9,17 +9,24 @@
 One box per Value showing how it was computed, its data and its grad; an
 arrow from each input to the Value computed from it.  Constants (the 1 in
 x * x + 1) are part of their node's formula, not boxes of their own.
+
+In Jupyter, ``ag.graph(y)`` shows the picture; without Graphviz it shows what
+is missing, how to install it, and the DOT source.  ``Value`` itself has no
+picture repr on purpose: every displayed Value would run Graphviz, on graphs
+of any size (a training loss has some 65,000 nodes), where its text repr is
+exact and instant; ``ag.graph(v)`` asks for the picture explicitly.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
 from collections.abc import Mapping
 
-from .graphwalk import GraphNode, fmt, formula, walk
 from ..value import Value
+from .graphwalk import GraphNode, fmt, formula, walk
 
 MAX_NODES = 500     # past this a picture is a grey smear; to_dot refuses unless told
 
@@ -35,9 +42,14 @@ def _escape(text: str) -> str:
     return text
 
 
+def _number(x: float) -> str:
+    # a zero's sign is noise in a picture: -0.0 shows as 0
+    return fmt(x + 0.0)
+
+
 def _box(node: GraphNode, nodes: list[GraphNode], is_root: bool) -> str:
     head = f"{node.label} (leaf)" if node.is_leaf else formula(node, nodes)
-    label = f"{{ {_escape(head)} | data {fmt(node.value)} | grad {fmt(node.grad)} }}"
+    label = f"{{ {_escape(head)} | data {_number(node.value)} | grad {_number(node.grad)} }}"
     fill = "#fde3c0" if is_root else "#dff0d8" if node.is_leaf else "#ffffff"
     return f'  n{node.id} [label="{label}", fillcolor="{fill}", tooltip="op: {node.op_name}"];'
 
@@ -75,8 +87,9 @@ def render(dot_source: str, fmt: str = "svg") -> bytes:
     if exe is None:
         raise GraphvizError(
             "drawing a graph needs Graphviz's `dot` program, which is not on PATH. Install "
-            "Graphviz (apt-get install graphviz, brew install graphviz, or "
-            "https://graphviz.org/download/); ag.to_dot(value) gives the DOT source without it."
+            "Graphviz (apt-get install graphviz, brew install graphviz, conda install graphviz, or "
+            "https://graphviz.org/download/; pip install graphviz is only its Python binding); "
+            "ag.to_dot(value) gives the DOT source without it."
         )
     proc = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
     if proc.returncode != 0:
@@ -91,9 +104,12 @@ class Graph:
     def __init__(self, root: Value, names: Mapping[str, Value] | None = None, *,
                  rankdir: str = "LR", max_nodes: int | None = MAX_NODES) -> None:
         self.dot = to_dot(root, names, rankdir=rankdir, max_nodes=max_nodes)
+        self._svg: str | None = None     # rendered once; a failure is retried (Graphviz may arrive)
 
     def svg(self) -> str:
-        return render(self.dot, "svg").decode()
+        if self._svg is None:
+            self._svg = render(self.dot, "svg").decode()
+        return self._svg
 
     def save(self, path: str | os.PathLike[str], format: str | None = None) -> None:  # noqa: A002
         """Write the picture; the format comes from the file's extension
@@ -104,15 +120,30 @@ class Graph:
             f.write(data)
 
     def _repr_svg_(self) -> str | None:
-        # Jupyter calls this; None makes it fall back to the text repr
+        # Jupyter calls this; None leaves the cell to _repr_html_ below
         try:
             return self.svg()
         except GraphvizError:
             return None
 
-    def __repr__(self) -> str:
+    def _repr_html_(self) -> str | None:
+        # Jupyter shows this only when there is no picture: say why, how to
+        # get one, and give the DOT source, which needs no Graphviz
+        try:
+            self.svg()
+            return None
+        except GraphvizError as exc:
+            return (f"<p><b>No picture:</b> {html.escape(str(exc))}</p>"
+                    f"<p>The DOT source of this graph ({html.escape(self._size())}); paste it into "
+                    "any Graphviz viewer:</p>"
+                    f"<pre>{html.escape(self.dot)}</pre>")
+
+    def _size(self) -> str:
         boxes = sum(1 for line in self.dot.splitlines() if "[label=" in line)
-        return f"<autograd Graph of {boxes} nodes; .dot holds the DOT source>"
+        return "1 node" if boxes == 1 else f"{boxes:,} nodes"
+
+    def __repr__(self) -> str:
+        return f"<autograd Graph of {self._size()}; .dot holds the DOT source>"
 
 
 def graph(root: Value, names: Mapping[str, Value] | None = None, **kwargs: object) -> Graph:

@@ -41,15 +41,38 @@ _FLOAT_NONLINEARITIES: dict[str, Callable[[float], float] | None] = {
 }
 
 
+NONLIN_CHOICES = ("'relu', 'tanh', 'sigmoid' or 'linear' (also micrograd's True for relu, "
+                  "False or None for linear)")
+
+
 def _nonlin_name(nonlin: str | bool | None) -> str:
+    """The name of a nonlinearity, one rule for Neuron, Layer and MLP."""
     # micrograd's Neuron takes nonlin=True/False; accept that too
     if nonlin is True:
         return "relu"
     if nonlin is False or nonlin is None:
         return "linear"
-    if nonlin not in NONLINEARITIES:
-        raise ValueError(f"nonlin must be one of {sorted(NONLINEARITIES)}, not {nonlin!r}")
+    if not isinstance(nonlin, str) or nonlin not in NONLINEARITIES:
+        raise ValueError(f"nonlin must be {NONLIN_CHOICES}, not {nonlin!r}")
     return nonlin
+
+
+def _size(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive int, not {n!r}")
+    return n
+
+
+class _GlobalRandom:
+    """The random module's global generator (``random.seed(1337)`` seeds it),
+    as micrograd draws its weights."""
+
+    @staticmethod
+    def uniform(a: float, b: float) -> float:
+        return random.uniform(a, b)
+
+
+Generator = Union[random.Random, _GlobalRandom]
 
 
 def _as_list(x: Inputs) -> Sequence[Value | float]:
@@ -112,9 +135,9 @@ class Neuron(Module):
     """act(w . x + b), with w drawn uniformly from [-1, 1] and b = 0 (micrograd's init)."""
 
     def __init__(self, nin: int, nonlin: str | bool | None = "relu",
-                 rng: random.Random | None = None) -> None:
-        rng = rng or random.Random()
-        self.nin = nin
+                 rng: Generator | None = None) -> None:
+        rng = rng or _GlobalRandom()
+        self.nin = _size(nin, "nin")
         self.w = [Value(rng.uniform(-1.0, 1.0)) for _ in range(nin)]
         self.b = Value(0.0)
         self.nonlin = _nonlin_name(nonlin)
@@ -142,9 +165,10 @@ class Layer(Module):
     that neuron's Value rather than a list of one (micrograd's behaviour)."""
 
     def __init__(self, nin: int, nout: int, nonlin: str | bool | None = "relu",
-                 rng: random.Random | None = None) -> None:
-        rng = rng or random.Random()
-        self.neurons = [Neuron(nin, nonlin, rng) for _ in range(nout)]
+                 rng: Generator | None = None) -> None:
+        rng = rng or _GlobalRandom()
+        _nonlin_name(nonlin)                    # a bad name fails here, not once per neuron
+        self.neurons = [Neuron(nin, nonlin, rng) for _ in range(_size(nout, "nout"))]
 
     def __call__(self, x: Inputs) -> Output:
         x = _as_list(x)
@@ -163,26 +187,39 @@ class Layer(Module):
 class MLP(Module):
     """A multi-layer perceptron: ``MLP(2, [16, 16, 1])`` maps 2 inputs through
     two hidden layers of 16 to one output.  Hidden layers apply ``nonlin``;
-    the output layer is linear.  ``seed`` makes the initial weights reproducible.
+    the output layer is linear.  ``seed`` makes the initial weights
+    reproducible; with seed=None they come from the random module's global
+    generator, so ``random.seed(1337)`` before ``MLP(...)`` does too.
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], seed: int | None = None,
-                 nonlin: str = "relu") -> None:
+                 nonlin: str | bool | None = "relu") -> None:
+        _size(nin, "nin (the number of inputs)")
+        if isinstance(nouts, (int, float)) or not isinstance(nouts, Sequence):
+            raise TypeError(f"nouts is a list of layer sizes, one per layer, like MLP({nin}, [16, 16, 1]), "
+                            f"not {nouts!r}; for a single layer of {nouts!r} write MLP({nin}, [{nouts!r}])")
         if not nouts:
-            raise ValueError("MLP needs at least one layer size in nouts")
-        if _nonlin_name(nonlin) == "linear" and nonlin != "linear":
-            raise ValueError(f"nonlin must be 'relu', 'tanh' or 'sigmoid', not {nonlin!r}")
-        rng = random.Random(seed)
+            raise ValueError("MLP needs at least one layer size in nouts, like MLP(2, [16, 16, 1])")
+        for n in nouts:
+            _size(n, "each layer size in nouts")
+        rng: Generator = _GlobalRandom() if seed is None else random.Random(seed)
         sizes = [nin, *nouts]
         self.nin = nin
         self.nouts = list(nouts)
-        self.nonlin = nonlin
+        self.nonlin = _nonlin_name(nonlin)
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], nonlin if i < len(nouts) - 1 else "linear", rng)
+            Layer(sizes[i], sizes[i + 1], self.nonlin if i < len(nouts) - 1 else "linear", rng)
             for i in range(len(nouts))
         ]
 
+    def _one_point(self, x: object, call: str) -> None:
+        # a batch where one point is expected: say how to map over it
+        if isinstance(x, (list, tuple)) and x and isinstance(x[0], (list, tuple)):
+            raise TypeError(f"{call} takes one point, a list of {self.nin} numbers, not a list of "
+                            f"{len(x)} points; for many points write [{call}(x) for x in X]")
+
     def __call__(self, x: Inputs) -> Output:
+        self._one_point(x, "model")
         out: Any = x
         for layer in self.layers:
             out = layer(out)
@@ -191,6 +228,7 @@ class MLP(Module):
     def predict(self, x: Sequence[float] | float) -> float | list[float]:
         """The output for numeric inputs x, computed on plain floats (no graph):
         equal, bit for bit, to ``self(x)``'s data, and far faster."""
+        self._one_point(x, "model.predict")
         out: Any = list(_as_list(x))  # type: ignore[arg-type]
         for layer in self.layers:
             act = _FLOAT_NONLINEARITIES[layer.neurons[0].nonlin]

@@ -28,9 +28,19 @@ def linear_decay(start: float, end: float, steps: int) -> Schedule:
 
 class Optimizer:
     def __init__(self, params: Iterable[Value], lr: LearningRate) -> None:
+        name = type(self).__name__
+        if hasattr(params, "parameters") and callable(params.parameters):
+            raise TypeError(f"{name} takes the model's parameters, not the model: "
+                            f"optim.{name}(model.parameters(), lr=...)")
+        if isinstance(params, Value):
+            raise TypeError(f"{name} takes a list of parameters: optim.{name}([x], lr=...)")
         self.params = list(params)
         if not self.params:
-            raise ValueError("the optimizer got no parameters")
+            raise ValueError(f"{name} got no parameters; pass model.parameters()")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{name}'s parameters must be Values, but item {i} is a "
+                                f"{type(p).__name__}; pass model.parameters()")
         self._group = ValueGroup(self.params)   # one engine call per update
         if not callable(lr) and not lr > 0.0:
             raise ValueError(f"lr must be positive or a schedule, not {lr!r}")
