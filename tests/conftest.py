@@ -55,10 +55,12 @@ def backend(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def both_backends():  # type: ignore[no-untyped-def]
     """For parity tests: both backends must be present (C may be skipped only
-    when it is not required)."""
-    use_backend("c")
+    when it is not required).  The caller's backend is restored afterwards."""
     saved = ag.get_backend()
-    yield BACKENDS
-    ag.set_backend(saved)
+    use_backend("c")
+    try:
+        yield BACKENDS
+    finally:
+        ag.set_backend(saved)
     gc.collect()
     assert ag.check() == 0
