@@ -530,7 +530,7 @@ def _primitive_findings(graph: _Graph, position: dict[int, int], masks: list[int
             at = ", ".join(f"{v:g}" for v in applied.xs)
             site = graph.nodes[k].site
             found.append(Finding(
-                PRIMITIVE, _inputs_of(masks[k]),
+                PRIMITIVE, _inputs_of(masks[graph.nodes[k].inputs[0]]),   # through input i only
                 f"your derivative for input {i} of `{applied.name}` is about "
                 f"{_times(given, numeric)} × the numeric one: it gives {given:.8g}, central "
                 f"differences of `{applied.name}` give {numeric:.8g}, at ({at})"
