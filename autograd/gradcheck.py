@@ -170,8 +170,9 @@ class GradcheckReport:
         failed = [row for row in self.rows if not row.passed]
         if not failed:
             noisy = any(0.0 < row.abs_error <= NOISE for row in self.rows if row.kink is None)
+            kinks = ", ".join(str(row.index) for row in self.kinks)
             lines.append("passed" + (" (mismatches at 1e-7 and below are floating-point noise)"
-                                     if noisy else ""))
+                                     if noisy else "") + (f" (input {kinks} at a kink)" if kinks else ""))
         else:
             lines.append("FAILED:")
             for row in failed:
@@ -184,15 +185,16 @@ class GradcheckReport:
                 for finding in evidence:
                     lines += _wrap(finding.text, "  - ", "    ")
             if self.checked:
-                others = "every other op" if evidence else "every op"
-                lines += _wrap(f"checked: {others} in the graph ({self.checked}) has a local "
-                               "derivative that agrees with a numeric one at this point.", "", "  ")
+                n = self.checked
+                lines += _wrap(f"checked: {n}{' other' if evidence else ''} op{'s' * (n != 1)} in the "
+                               f"graph; {'each' if n != 1 else 'its'} local derivative agrees with a "
+                               "numeric one at this point.", "", "  ")
         for row in self.kinks:
             lines += _wrap(
                 f"kink at input {row.index}: f is not differentiable in it at x = {row.input:g}; "
                 f"its slope is {row.kink[0]:.6g} on the left and {row.kink[1]:.6g} on the right "  # type: ignore[index]
                 f"(a kink or a jump). The analytic gradient {row.analytic:g} lies between them: "
-                "a convention, not a bug (not a failure). Check the gradient away from the kink.",
+                "a convention, not a bug. Check the gradient away from the kink.",
                 "", "  ")
             for finding in self.findings:
                 if finding.kind == KINK and row.index in finding.inputs:
@@ -455,15 +457,15 @@ def _leak_text(i: int, x: float, graph: _Graph, k: int, constant: bool, exact: b
            else "`.data`, `float(...)`, `Value(...)` or `.detach()` of a Value inside f")
     users = [n for n in nodes if k in n.inputs]
     if constant:
-        where, op, site = f"as the constant c of op {_formula(node.op)}", node.op, node.site
+        where, op, site = f"the constant c of op {_formula(node.op)}", node.op, node.site
     elif users:
         shown = "" if exact else f" ({node.data:g})"
-        where, op, site = f"as a new leaf{shown} at op {_formula(users[0].op)}", users[0].op, users[0].site
+        where, op, site = f"a new leaf{shown} at op {_formula(users[0].op)}", users[0].op, users[0].site
     else:
-        where, op, site = f"as a new leaf ({node.data:g}) that is f's output", node.op, node.site
-    text = f"{what} entered the graph {where}{_at(site)}, cut off from input {i}: {how}."
+        where, op, site = f"a new leaf ({node.data:g}) that is f's output", node.op, node.site
+    text = f"{what} entered the graph cut off from input {i} ({how}): {where}{_at(site)}."
     if by_value_only:
-        text += f" (Matched by value: f built a graph of another shape when input {i} moved.)"
+        text = text[:-1] + f" (matched by value: f built a graph of another shape when input {i} moved)."
     return Finding(LEAK, (i,), text, op, site)
 
 
