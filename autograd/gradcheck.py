@@ -292,15 +292,26 @@ def _pattern(analytic: float, numeric: float, tol: float) -> str:
     return WRONG
 
 
-def _times(mine: float, numeric: float) -> str:
-    """mine / numeric as a short factor: '-1', '0.5', '2', '0.731'."""
+def _times(mine: float, numeric: float, what: str) -> str:
+    """'about k × what' (k short: '-1', '0.5', '2', '0.731'), or, where the
+    numeric derivative is 0, 'mine where what is 0'."""
     if numeric == 0.0:
-        return "inf" if mine else "1"
+        return f"{mine:.6g} where {what} is 0"
     r = mine / numeric
     for nice in (round(r), round(2 * r) / 2):
         if nice and abs(r - nice) <= 0.01 * abs(nice):
-            return f"{nice:g}"
-    return f"{r:.3g}"
+            return f"about {nice:g} × {what}"
+    return f"about {r:.3g} × {what}"
+
+
+def _agrees(mine: float, numeric: float, kink: tuple[float, float] | None, atol: float,
+            rtol: float) -> bool:
+    """mine matches numeric, or lies between the one-sided slopes of a kink."""
+    if kink is not None:
+        low, high = min(kink), max(kink)
+        slack = atol + rtol * max(abs(low), abs(high))
+        return low - slack <= mine <= high + slack
+    return abs(mine - numeric) <= atol + rtol * abs(numeric)
 
 
 # --- the graph -----------------------------------------------------------------------------
@@ -521,20 +532,20 @@ def _primitive_findings(graph: _Graph, position: dict[int, int], masks: list[int
                 return float(applied.forward(*xs))
 
             try:
-                numeric = _slopes(F, applied.xs[i], F(applied.xs[i]), eps, atol, rtol)[0]
+                numeric, kink = _slopes(F, applied.xs[i], F(applied.xs[i]), eps, atol, rtol)
             except (ArithmeticError, ValueError):
                 continue
             if not math.isfinite(numeric):
                 continue
-            if abs(given - numeric) <= atol + rtol * abs(numeric):
+            if _agrees(given, numeric, kink, atol, rtol):
                 checked += 1
                 continue
             at = ", ".join(f"{v:g}" for v in applied.xs)
             site = graph.nodes[k].site
             found.append(Finding(
                 PRIMITIVE, _inputs_of(masks[graph.nodes[k].inputs[0]]),   # through input i only
-                f"your derivative for input {i} of `{applied.name}` is about "
-                f"{_times(given, numeric)} × the numeric one: it gives {given:.8g}, central "
+                f"your derivative for input {i} of `{applied.name}` is "
+                f"{_times(given, numeric, 'the numeric one')}: it gives {given:.8g}, central "
                 f"differences of `{applied.name}` give {numeric:.8g}, at ({at})"
                 + (f"; the primitive was applied at {site}." if site else "."),
                 "primitive", site))
@@ -590,8 +601,8 @@ def _evidence(f: Callable[..., Value], points: list[float], rows: list[Gradcheck
                     LOCAL, _inputs_of(masks[k] & (failing | kinked)),
                     f"the local derivative of {_formula(node.op)} for its input {name} at "
                     f"{_args(nodes, node)} is {d.engine:.8g} by the {backend.get_backend()} "
-                    f"engine's rule but {d.numeric:.8g} numerically (about "
-                    f"{_times(d.engine, d.numeric)} ×){_at(node.site)}.",
+                    f"engine's rule but {d.numeric:.8g} numerically "
+                    f"({_times(d.engine, d.numeric, 'that')}){_at(node.site)}.",
                     node.op, node.site))
         checked += agreed
     return findings, checked
