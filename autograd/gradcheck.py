@@ -388,33 +388,28 @@ def _at(site: str | None) -> str:
     return f", created at {site}" if site else ""
 
 
-# Each op rebuilt from Value operators on fresh leaves: (c, a[, b]) -> Value.
-# An op missing here (or rebuilt to another value) is not checked locally.
-_REBUILD: dict[str, Callable[..., Value]] = {
-    "add": lambda c, a, b: a + b,
-    "sub": lambda c, a, b: a - b,
-    "mul": lambda c, a, b: a * b,
-    "div": lambda c, a, b: a / b,
-    "pow": lambda c, a, b: a**b,
-    "addc": lambda c, a: a + c,
-    "subc": lambda c, a: a - c,
-    "rsubc": lambda c, a: c - a,
-    "mulc": lambda c, a: a * c,
-    "divc": lambda c, a: a / c,
-    "rdivc": lambda c, a: c / a,
-    "powc": lambda c, a: a**c,
-    "rpowc": lambda c, a: c**a,
-    "neg": lambda c, a: -a,
-    "exp": lambda c, a: a.exp(),
-    "log": lambda c, a: a.log(),
-    "sin": lambda c, a: a.sin(),
-    "cos": lambda c, a: a.cos(),
-    "tanh": lambda c, a: a.tanh(),
-    "relu": lambda c, a: a.relu(),
-    "sigmoid": lambda c, a: a.sigmoid(),
-    "sqrt": lambda c, a: a.sqrt(),
-    "abs": lambda c, a: a.abs(),
-}
+def _rebuilds() -> dict[str, Callable[..., Value]]:
+    """Each op of the table rebuilt on fresh leaves from the Value method that
+    makes it, (c, a[, b]) -> Value: a binary op's method with a Value, with
+    the number c (its constant form) and its __r*__ method (the right-hand
+    form).  An op missing here, or rebuilt to another value, is not checked."""
+    out: dict[str, Callable[..., Value]] = {}
+    for op in ops.OPS:
+        m = op.method
+        if m is None:
+            continue
+        if op.arity == 1:
+            out[op.name] = lambda c, a, m=m: getattr(a, m)()
+            continue
+        out[op.name] = lambda c, a, b, m=m: getattr(a, m)(b)
+        if op.const:
+            out[op.const] = lambda c, a, m=m: getattr(a, m)(c)
+        if op.right:      # c + a is a + c (addc): the constant form already rebuilds it
+            out.setdefault(op.right, lambda c, a, m="__r" + m[2:]: getattr(a, m)(c))
+    return out
+
+
+_REBUILD = _rebuilds()
 
 
 @dataclass

@@ -165,14 +165,16 @@ def test_a_wrong_engine_rule_is_localised(backend: str) -> None:
     if backend != "python":
         pytest.skip("the C engine's rules cannot be changed from Python")
     from autograd import ops
-    from autograd.engine_py import rules
+    from autograd.c99math import c_cos
+    from autograd.engine.python import rules
 
-    saved = rules.LOCAL_GRADS[ops.SIN]
-    rules.LOCAL_GRADS[ops.SIN] = lambda x, y, c, out, g: (g * -rules.c_cos(x), 0.0)   # sign slip
+    sin = ops.BY_NAME["sin"].code
+    saved = rules.LOCAL_GRADS[sin]
+    rules.LOCAL_GRADS[sin] = lambda x, y, c, out, g: (g * -c_cos(x), 0.0)   # sign slip
     try:
         report = ag.gradcheck(lambda x: (x * x).sin() + x.exp(), [0.6]); line = here()  # noqa: E702
     finally:
-        rules.LOCAL_GRADS[ops.SIN] = saved
+        rules.LOCAL_GRADS[sin] = saved
     assert not report
     (finding,) = report.findings
     assert finding.kind == LOCAL and finding.op == "sin" and finding.site.startswith(line)
@@ -217,14 +219,17 @@ def test_gradgradcheck_names_a_leak_in_the_first_derivative(backend: str) -> Non
 
 
 def test_gradgradcheck_names_a_backward_rule_that_detaches(backend: str) -> None:
-    from autograd import ops, vjp
+    from autograd import ops
 
-    saved = vjp.VJP[ops.TANH]
-    vjp.VJP[ops.TANH] = lambda n, g: (g * (1.0 - n.out.detach() * n.out.detach()), 0.0); line = here()  # noqa: E702
+    # tanh's create_graph rule with its output detached (as in test_second_derivatives)
+    saved, tanh = ops.OPS, ops.BY_NAME["tanh"].code
+    broken = saved[tanh]._replace(
+        vjp=lambda n, g: (g * (1.0 - n.out.detach() * n.out.detach()), 0.0)); line = here()  # noqa: E702
+    ops.OPS = saved[:tanh] + (broken,) + saved[tanh + 1:]
     try:
         report = ag.gradgradcheck(lambda x: x.tanh(), [0.6])
     finally:
-        vjp.VJP[ops.TANH] = saved
+        ops.OPS = saved
     assert not report and report.causes == [ZERO]
     assert report.findings and report.findings[0].kind == LEAK
     assert "a value computed from input 0" in report.findings[0].text
