@@ -20,8 +20,7 @@ from .errors import GradcheckError
 from .learn.explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .modes import enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckReport, gradcheck
-from .gradgradcheck import GradgradcheckReport, gradgradcheck
+from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
 from .primitive import primitive
 from .value import FREE_FUNCTIONS, Value
 from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
