@@ -18,11 +18,11 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
 from .learn.explain import Explanation, explain
-from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
+from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad, vjp
 from .modes import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
 from .primitive import primitive
-from .value import FREE_FUNCTIONS, Value
+from .value import FREE_FUNCTIONS, GraphLeakWarning, Value
 from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
 from .nn import datasets, losses, optim
 
@@ -35,6 +35,7 @@ __all__ = [
     "BackendWarning",
     "GradcheckError",
     "GradcheckReport",
+    "GraphLeakWarning",
     "Value",
     "available_backends",
     "check",
@@ -59,6 +60,7 @@ __all__ = [
     "no_grad",
     "primitive",
     "value_and_grad",
+    "vjp",
     # networks, training and the learner's tools
     "Explanation",
     "Graph",

@@ -52,7 +52,7 @@ class Engine:
     value(id) -> float; grad(id) -> float; set_value(id, x) -> status;
     set_grad(id, g) -> status; backward(root, seed) -> status."""
 
-    __slots__ = ("pending", "_flush_lock", *HOT)
+    __slots__ = ("pending", "labels", "_flush_lock", *HOT)
     name: str
     leaf: Callable[[float], int]
     apply: Callable[[int, int, int, float], int]
@@ -91,6 +91,7 @@ class Engine:
         for name in HOT:
             setattr(self, name, hot[name])
         self.pending: list[int] = []
+        self.labels: dict[int, str] = {}   # node -> label, while its labelled Value lives
         self._flush_lock = threading.Lock()
 
     def flush(self) -> None:

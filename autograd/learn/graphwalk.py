@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .. import ops
 from ..value import Value
@@ -35,16 +36,21 @@ class GraphNode:
 
 
 def fmt(x: float) -> str:
-    """A number short enough for a picture, exact enough to follow the math."""
-    return f"{x:.6g}"
+    """A number short enough for a picture, exact enough to follow the math
+    (-0.0 shows as 0: x + 0.0 is +0.0 for either zero)."""
+    return f"{x + 0.0:.6g}"
 
 
-def walk(root: Value, names: Mapping[str, Value] | None = None) -> list[GraphNode]:
-    """Every node root depends on, inputs before outputs, root last."""
+def walk(root: Value, names: Mapping[str, Value] | Any = None) -> list[GraphNode]:
+    """Every node root depends on, inputs before outputs, root last.  Labels:
+    ``names`` ({"x": x}, or a model: its named parameters), then the labels
+    Values were made with, then v0, v1, ..."""
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
     eng = root._eng
-    given = {}
+    if names is not None and callable(getattr(names, "named_parameters", None)):
+        names = dict(names.named_parameters())
+    given = dict(eng.labels)
     for name, v in (names or {}).items():
         if not isinstance(v, Value):
             raise TypeError(f"names[{name!r}] is a {type(v).__name__}, not a Value")
