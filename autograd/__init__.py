@@ -17,14 +17,14 @@ from . import nn
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .errors import GradcheckError
-from .learn.explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad, vjp
-from .modes import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
+from .learn.explain import Explanation, explain
+from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
+from .modes import enable_grad, is_grad_enabled, no_grad
+from .nn import datasets, losses, optim
 from .primitive import primitive
 from .value import FREE_FUNCTIONS, GraphLeakWarning, Value
-from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
-from .nn import datasets, losses, optim
 
 __version__ = "0.1.0"
 

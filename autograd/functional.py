@@ -25,10 +25,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Callable, Union
 
-from . import ops
+from . import errors, ops
 from .engine import Engine
 from .engine.python.sweep import Flat, sweep
-from . import errors
 from .errors import raise_for_status
 from .modes import enable_grad
 from .value import Value, _wrap, as_number, leaf

@@ -450,7 +450,8 @@ def _install_ops() -> None:
             if op.method == "__pow__":
                 method = _ternary_pow(method)
             setattr(Value, op.method, method)
-            setattr(Value, "__r" + op.method[2:], right_op(right.code, f"{right.formula}, with a = self and c = other"))
+            right_doc = f"{right.formula}, with a = self and c = other"
+            setattr(Value, "__r" + op.method[2:], right_op(right.code, right_doc))
         else:
             setattr(Value, op.method, unary_op(op.code, op.doc))
 

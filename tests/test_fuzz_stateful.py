@@ -19,10 +19,10 @@ import math
 import os
 
 import pytest
+from graphs import bits
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from graphs import bits
 
 import autograd as ag
 from autograd import backend as ag_backend

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 
+from graphs import bits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from graphs import bits
 
 import autograd as ag
 from autograd import ops

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from .. import ops
 from ..engine.python.rules import LOCAL_GRADS
 from ..engine.python.sweep import sweep
-from .graphwalk import GraphNode, fmt, formula, walk
 from ..value import Value, as_number
+from .graphwalk import GraphNode, fmt, formula, walk
 
 MAX_STEPS = 50
 

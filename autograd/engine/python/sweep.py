@@ -15,7 +15,7 @@ over a ``Flat`` read from the engine, with their own step (``rule``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from ... import errors
 from .arena import ARITY, LEAF, ar, injected_failure, is_live
@@ -23,7 +23,7 @@ from .rules import LOCAL_GRADS
 
 # A rule hook: (position, adjoint) -> what the node sends to its inputs a and
 # b (None for an input that needs nothing), or None to skip the node.
-Rule = Callable[[int, Any], Optional[Tuple[Any, Any]]]
+Rule = Callable[[int, Any], Optional[tuple[Any, Any]]]
 
 
 NONE = 0    # the position of a missing input, whose value is 0.0
