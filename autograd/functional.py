@@ -206,7 +206,7 @@ def gradients(output: Value, inputs: Value | Sequence[Value],
     eng = output._eng
     values = _as_values(inputs, eng)
     if not create_graph:
-        return eng.gradients(output._id, 1.0, [v._id for v in values])
+        return errors.checked(eng.gradients(output._id, 1.0, [v._id for v in values]))
     grads = reverse_sweep(output, values)
     return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Iterable
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union
 
 from . import backend, modes, ops
 from .engine import FLUSH_THRESHOLD, Engine
@@ -23,6 +23,7 @@ from .engine.python.rules import forward as float_forward
 from .errors import raise_for_status
 
 _new = object.__new__
+Operand = Union["Value", float]     # what an operator takes: a Value or a real number
 _Real = numbers.Real
 
 
@@ -225,6 +226,20 @@ class Value:
         if len(pending) >= _threshold:
             self._eng.flush()
 
+    if TYPE_CHECKING:   # made from the op table below the class; declared for type checkers
+        def __add__(self, other: Operand) -> Value: ...
+        def __radd__(self, other: float) -> Value: ...
+        def __sub__(self, other: Operand) -> Value: ...
+        def __rsub__(self, other: float) -> Value: ...
+        def __mul__(self, other: Operand) -> Value: ...
+        def __rmul__(self, other: float) -> Value: ...
+        def __truediv__(self, other: Operand) -> Value: ...
+        def __rtruediv__(self, other: float) -> Value: ...
+        def __pow__(self, other: Operand, modulo: None = None) -> Value: ...
+        def __rpow__(self, other: float) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __getattr__(self, name: str) -> Callable[[], Value]: ...   # x.exp(), x.cos(), ...
+
     def __pos__(self) -> Value:
         return self
 
@@ -363,7 +378,7 @@ class Value:
         if text is None:
             if type(self) is _Labelled:
                 self._eng.labels.pop(self._id, None)
-                self.__class__ = Value
+                self.__class__ = Value  # type: ignore[assignment]
             return
         if not isinstance(text, str):
             raise TypeError(f"a label is a str, not {type(text).__name__}")

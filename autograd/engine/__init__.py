@@ -64,28 +64,72 @@ class Engine:
     backward: Callable[[int, float], int]
 
     # --- the other node functions (arena.c) ----------------------------------
-    def retain(self, node: int) -> int: ...
-    def release(self, ids: list[int]) -> int: ...
-    def node_info(self, node: int) -> NodeInfo | None: ...
-    def get_stats(self) -> tuple[int, int, int]: ...
-    def check(self) -> int: ...
-    def id_array(self, ids: list[int]) -> Any: ...       # ids in the form the next two take
-    def descend(self, ids: Any, lr: float) -> int: ...
-    def zero_grads(self, ids: Any) -> int: ...
+    @staticmethod
+    def retain(node: int) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def release(ids: list[int]) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def node_info(node: int) -> NodeInfo | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def get_stats() -> tuple[int, int, int]:
+        raise NotImplementedError
+
+    @staticmethod
+    def check() -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def id_array(ids: list[int]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def descend(ids: Any, lr: float) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def zero_grads(ids: Any) -> int:
+        raise NotImplementedError
 
     # --- the sweep (sweep.c) ------------------------------------------------
-    def backward_checked(self, root: int, seed: float) -> tuple[int, int, int, float]: ...
-    def topo(self, root: int) -> list[int] | int: ...
-    def gradients(self, root: int, seed: float, ids: list[int]) -> list[float] | int: ...
+    @staticmethod
+    def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+        raise NotImplementedError
+
+    @staticmethod
+    def topo(root: int) -> list[int] | int:
+        raise NotImplementedError
+
+    @staticmethod
+    def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+        raise NotImplementedError
 
     # --- replay (tape.c) ----------------------------------------------------
-    def tape_new(self, root: int) -> Any: ...
-    def tape_size(self, tape: Any) -> int: ...
-    def tape_run(self, tape: Any, seed: float) -> float: ...
-    def tape_free(self, tape: Any) -> None: ...
+    @staticmethod
+    def tape_new(root: int) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_size(tape: Any) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_run(tape: Any, seed: float) -> float:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_free(tape: Any) -> None:
+        raise NotImplementedError
 
     # --- the test hook (testing.h) -------------------------------------------
-    def fail_after(self, n: int) -> None: ...
+    @staticmethod
+    def fail_after(n: int) -> None:
+        raise NotImplementedError
 
     def __init__(self, hot: dict[str, Callable[..., Any]]) -> None:
         for name in HOT:

@@ -141,7 +141,7 @@ def explain(y: Value, names: Mapping[str, Value] | Any = None, *, seed: float = 
     terms_of: dict[int, list[float]] = {i: [] for i, n in enumerate(nodes) if n.is_leaf}
     steps: list[ChainStep] = []
 
-    def step(i: int, g: float) -> tuple[float, float]:
+    def record_step(i: int, g: float) -> tuple[float, float]:
         node = nodes[i - 1]
         rule = LOCAL_GRADS[node.op]
         assert rule is not None
@@ -159,7 +159,7 @@ def explain(y: Value, names: Mapping[str, Value] | Any = None, *, seed: float = 
                                consumers[i - 1], terms))
         return added
 
-    sweep(f, s, rule=step)          # the engines' sweep order
+    sweep(f, s, rule=record_step)          # the engines' sweep order
     adjoint = f.adjoint[1:]
     leaf_grads = {nodes[i].label: adjoint[i] for i in terms_of}
     leaf_terms = {nodes[i].label: terms for i, terms in terms_of.items()}

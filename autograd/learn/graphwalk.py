@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ops
+from .. import errors, ops
 from ..value import Value
 
 
@@ -49,14 +49,14 @@ def walk(root: Value, names: Mapping[str, Value] | Any = None) -> list[GraphNode
         raise TypeError(f"expected a Value, not {type(root).__name__}")
     eng = root._eng
     if names is not None and callable(getattr(names, "named_parameters", None)):
-        names = dict(names.named_parameters())
+        names = dict(names.named_parameters())  # type: ignore[union-attr]  # a model
     given = dict(eng.labels)
     for name, v in (names or {}).items():
         if not isinstance(v, Value):
             raise TypeError(f"names[{name!r}] is a {type(v).__name__}, not a Value")
         if v._eng is eng:
             given[v._id] = name
-    order = eng.topo(root._id)
+    order = errors.checked(eng.topo(root._id))
     position = {node: i for i, node in enumerate(order)}
     out = []
     for i, node in enumerate(order):

@@ -25,9 +25,9 @@ Inputs = Union[Sequence[Union[Value, float]], Value, float]
 Output = Union[Value, list[Value]]
 
 NONLINEARITIES: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
+    "relu": getattr(Value, "relu"),  # noqa: B009  (made from the op table: mypy cannot see it)
+    "tanh": getattr(Value, "tanh"),  # noqa: B009
+    "sigmoid": getattr(Value, "sigmoid"),  # noqa: B009
     "linear": None,
 }
 
