@@ -178,3 +178,16 @@ def test_bad_ids_and_out_of_memory(backend: str) -> None:
     finally:
         eng.fail_after(-1)
     assert eng.gradients(y._id, 1.0, [x._id]) == [4.0]
+
+
+def test_gradients_raises_when_the_engine_fails(backend: str) -> None:
+    eng = ag_backend.ENGINES[backend]
+    x = ag.Value(2.0)
+    y = x * x
+    eng.fail_after(0)
+    try:
+        with pytest.raises(MemoryError):
+            ag.gradients(y, [x])
+    finally:
+        eng.fail_after(-1)
+    assert ag.gradients(y, [x]) == [4.0]
