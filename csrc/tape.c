@@ -61,11 +61,11 @@ ag_tape *ag_tape_new(int32_t root, int *status)
         *status = AG_EBADID;
     } else if (ag_flat_order(ar, &f, root) < 0) {
         *status = AG_ENOMEM;
-    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * (AG_FLAT_BYTES + sizeof(int32_t)))) == NULL) {
+    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * (AG_FLAT_BYTES + sizeof(int32_t)) + 3)) == NULL) {
         *status = AG_ENOMEM;
     } else {
         ag_flat_carve(&t->f, t->block, f.n + 1);
-        lay_out(t, &f, (int32_t *)((char *)t->block + (size_t)(f.n + 1) * AG_FLAT_BYTES));
+        lay_out(t, &f, ag_align4(t->f.op + f.n + 1));   /* + 3 bytes above: room to align */
         for (int64_t i = 1; i <= f.n; i++) ar->refs[f.id[i]]++;
         *status = AG_OK;
     }
