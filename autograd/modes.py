@@ -17,6 +17,7 @@ same value into a new leaf (``Engine.apply_detached``), so no edge is built.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,17 @@ threads_in_no_grad = 0
 anomaly: Any = None             # anomaly mode's checker while it is on (anomaly.Checker)
 read_watches = 0                # recordings watching reads
 reads = 0                       # value reads seen while read_watches > 0
+
+
+def _after_fork_in_child() -> None:
+    # another thread may have held the lock at fork(): it would never be
+    # released in the child
+    global _count_lock
+    _count_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _add_active(k: int) -> None:

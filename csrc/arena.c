@@ -20,14 +20,69 @@
 
 ag_arena ag_global_arena = {
     .free_head = -1,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .lock = {.mutex = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER},
 };
 
 /* Test hook: allocations left before one is made to fail, -1 when off. */
 static int64_t fail_countdown = -1;
 
-void ag_lock(void) { pthread_mutex_lock(&ag_global_arena.lock); }
-void ag_unlock(void) { pthread_mutex_unlock(&ag_global_arena.lock); }
+/* How many times a waiter looks at the lock before it goes to sleep: an
+ * op's critical section is a fraction of a microsecond. */
+#define AG_SPINS 200
+
+/* ag_lock: take the arena lock, after every thread that asked before.  The
+ * uncontended case is one atomic add and one load. */
+void ag_lock(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    uint_fast64_t ticket = atomic_fetch_add(&l->next, 1);
+    for (int i = 0; i < AG_SPINS; i++)
+        if (atomic_load(&l->serving) == ticket) return;
+    pthread_mutex_lock(&l->mutex);
+    atomic_fetch_add(&l->sleepers, 1);
+    while (atomic_load(&l->serving) != ticket) pthread_cond_wait(&l->wake, &l->mutex);
+    atomic_fetch_sub(&l->sleepers, 1);
+    pthread_mutex_unlock(&l->mutex);
+}
+
+/* ag_unlock: hand the lock to the next ticket, waking the sleepers if there
+ * are any.  A waiter counts itself a sleeper under the mutex before it
+ * checks `serving` and sleeps, and the broadcast takes the mutex: so either
+ * the waiter sees the new ticket, or it is asleep when the broadcast comes. */
+void ag_unlock(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    atomic_fetch_add(&l->serving, 1);
+    if (atomic_load(&l->sleepers) > 0) {
+        pthread_mutex_lock(&l->mutex);
+        pthread_cond_broadcast(&l->wake);
+        pthread_mutex_unlock(&l->mutex);
+    }
+}
+
+/* fork(): only the forking thread goes on in the child, so a lock another
+ * thread held would stay held there forever, over an arena it was part way
+ * through changing.  Before the fork the forking thread takes the lock
+ * (waiting for a call in progress to finish: the arena is then consistent);
+ * the parent gives it back; the child starts from a fresh, free lock. */
+static void before_fork(void) { ag_lock(); }
+static void after_fork_in_parent(void) { ag_unlock(); }
+
+static void after_fork_in_child(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    atomic_store(&l->next, 0);
+    atomic_store(&l->serving, 0);
+    atomic_store(&l->sleepers, 0);
+    pthread_mutex_init(&l->mutex, NULL);
+    pthread_cond_init(&l->wake, NULL);
+}
+
+/* Runs when the shared library is loaded. */
+__attribute__((constructor)) static void install_fork_handlers(void)
+{
+    (void)pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}
 
 /* ag_fail_after: see testing.h. */
 void ag_fail_after(int64_t n)

@@ -9,12 +9,25 @@
 #define AUTOGRAD_ARENA_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "autograd.h"
 
 #define AG_OP_FREE 255  /* marks a node on the free list; not an op */
+
+/* The arena's lock: a ticket lock, so threads get in in the order they
+ * asked (a plain mutex let a thread looping backward take it again before a
+ * waiter woke, for seconds).  A waiter sleeps on `wake`; `mutex` guards only
+ * the sleeping and waking. */
+typedef struct {
+    atomic_uint_fast64_t next;      /* the ticket the next caller takes */
+    atomic_uint_fast64_t serving;   /* the ticket that holds the lock */
+    atomic_int sleepers;            /* waiters asleep (or about to be) on wake */
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+} ag_ticket_lock;
 
 typedef struct {
     double *value;
@@ -32,7 +45,7 @@ typedef struct {
     void *scratch;      /* a block lent to one call at a time; see ag_scratch */
     size_t scratch_size;
     size_t scratch_per_node;    /* bytes per node its last user asked for */
-    pthread_mutex_t lock;
+    ag_ticket_lock lock;
 } ag_arena;
 
 extern ag_arena ag_global_arena;

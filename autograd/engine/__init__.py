@@ -18,6 +18,7 @@ This package owns the engines; it imports only errors, ops and c99math.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Callable, NamedTuple
 
@@ -91,6 +92,13 @@ class Engine:
         for name in HOT:
             setattr(self, name, hot[name])
         self.pending: list[int] = []
+        self._flush_lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            # a flush in another thread at fork() would leave the lock held
+            # in the child, and every flush there a no-op
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    def _after_fork_in_child(self) -> None:
         self._flush_lock = threading.Lock()
 
     def flush(self) -> None:

@@ -11,6 +11,7 @@ not atomic.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from ... import errors, ops
@@ -51,6 +52,20 @@ class Arena:
 
 
 ar = Arena()
+
+
+# fork(): only the forking thread goes on in the child, so a lock another
+# thread held would stay held there forever, over an arena it was part way
+# through changing.  As csrc/arena.c does with pthread_atfork: the forking
+# thread takes the lock before the fork (so the arena is consistent), the
+# parent gives it back, the child starts with a fresh lock.
+def _after_fork_in_child() -> None:
+    ar.lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=lambda: ar.lock.acquire(), after_in_parent=lambda: ar.lock.release(),
+                        after_in_child=_after_fork_in_child)
 
 # Test hook: allocations left before one is made to fail, -1 when off.
 fail_countdown = -1
