@@ -16,7 +16,7 @@ from . import backend as _backend
 from . import nn
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
-from .errors import GradcheckError
+from .errors import GradcheckError, StaleGraphError
 from .learn.explain import Explanation, explain
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
 from .modes import enable_grad, is_grad_enabled, no_grad
@@ -35,6 +35,7 @@ globals().update(FREE_FUNCTIONS)
 __all__ = [
     "BackendWarning",
     "GradcheckError",
+    "StaleGraphError",
     "GradcheckReport",
     "Value",
     "available_backends",

@@ -206,7 +206,12 @@ def gradients(output: Value, inputs: Value | Sequence[Value],
     eng = output._eng
     values = _as_values(inputs, eng)
     if not create_graph:
-        return eng.gradients(output._id, 1.0, [v._id for v in values])
+        out = eng.gradients(output._id, 1.0, [v._id for v in values])
+        if isinstance(out, int):
+            eng.check_status(out, output._id)
+        return out
+    if eng.find_stale(output._id) >= 0:
+        eng.stale_error(output._id)
     grads = reverse_sweep(output, values)
     return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
 

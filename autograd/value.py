@@ -266,7 +266,7 @@ class Value:
         eng = self._eng
         status = modes.backward(eng, self._id, s) if modes.active else eng.backward(self._id, s)
         if status:
-            raise_for_status(status)
+            eng.check_status(status, self._id)
 
     def zero_grad(self) -> None:
         """Reset .grad to 0."""

@@ -141,6 +141,7 @@ static int grow(ag_arena *ar)
         resize((void **)&ar->b, cap, sizeof(int32_t)) ||
         resize((void **)&ar->refs, cap, sizeof(int32_t)) ||
         resize((void **)&ar->slot, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->stamp, cap, sizeof(uint64_t)) ||
         resize((void **)&ar->op, cap, sizeof(uint8_t)))
         return AG_ENOMEM;
     /* the sweep tolerates any slot value; zeroing keeps valgrind quiet. */
@@ -173,6 +174,7 @@ static int32_t new_node(ag_arena *ar, int op, int32_t a, int32_t b, double c, do
     ar->value[id] = value;
     ar->grad[id] = 0.0;
     ar->refs[id] = 1;
+    ar->stamp[id] = ar->epoch;
     return id;
 }
 
@@ -254,7 +256,10 @@ int ag_set_value(int32_t id, double value)
     ag_lock();
     if (!ag_is_live(ar, id)) status = AG_EBADID;
     else if (ar->op[id] != AG_OP_LEAF) status = AG_ENOTLEAF;
-    else ar->value[id] = value;
+    else {
+        ar->value[id] = value;
+        ar->stamp[id] = ++ar->epoch;
+    }
     ag_unlock();
     return status;
 }
@@ -461,10 +466,12 @@ int ag_descend(const int32_t *ids, size_t n, double lr)
         else if (ar->op[ids[i]] != AG_OP_LEAF) status = AG_ENOTLEAF;
     }
     if (status == AG_OK) {
+        ar->epoch++;
         for (size_t i = 0; i < n; i++) {
             int32_t id = ids[i];
             double step = lr * ar->grad[id];
             ar->value[id] = ar->value[id] - step;
+            ar->stamp[id] = ar->epoch;
         }
     }
     ag_unlock();

@@ -37,11 +37,13 @@ typedef struct {
     int32_t *b;         /* second input */
     int32_t *refs;      /* Python handles plus consuming nodes */
     int32_t *slot;      /* per node, for the sweep's sparse set (sweep.c) */
+    uint64_t *stamp;    /* the epoch of the node's value: when it was computed or set */
     uint8_t *op;
     int32_t count;      /* ids below count have been handed out at least once */
     int32_t cap;        /* length of every array above */
     int32_t free_head;  /* first free node, -1 if none */
     int32_t nfree;
+    uint64_t epoch;     /* bumped by each write to a leaf's value (set_value, descend) */
     void *scratch;      /* a block lent to one call at a time; see ag_scratch */
     size_t scratch_size;
     size_t scratch_per_node;    /* bytes per node its last user asked for */
@@ -56,5 +58,8 @@ int ag_is_live(const ag_arena *ar, int32_t id);
 void *ag_alloc(size_t size);
 void *ag_realloc(void *p, size_t size);
 void *ag_scratch(ag_arena *ar, int64_t nodes, size_t per_node);
+/* stale.c */
+int32_t ag_stale_input(const ag_arena *ar, int64_t n, const int32_t *id, const int32_t *a,
+                       const int32_t *b);
 
 #endif

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, NoReturn
 
 from .. import errors
 
@@ -73,6 +73,7 @@ class Engine:
     def id_array(self, ids: list[int]) -> Any: ...       # ids in the form the next two take
     def descend(self, ids: Any, lr: float) -> int: ...
     def zero_grads(self, ids: Any) -> int: ...
+    def find_stale(self, root: int) -> int: ...         # stale.c
 
     # --- the sweep (sweep.c) ------------------------------------------------
     def backward_checked(self, root: int, seed: float) -> tuple[int, int, int, float]: ...
@@ -116,6 +117,32 @@ class Engine:
             self._flush_lock.release()
         if batch:
             self.release(batch)
+
+    def check_status(self, status: int, root: int) -> None:
+        """Raise for a negative status of a sweep from root; ESTALE names
+        the input that changed."""
+        if status == errors.ESTALE:
+            self.stale_error(root)
+        if status < 0:
+            errors.raise_for_status(status)
+
+    def stale_error(self, root: int) -> NoReturn:
+        """Raise StaleGraphError naming the input of root's graph that
+        changed after the graph read it."""
+        node = self.find_stale(root)
+        info = self.node_info(node) if node >= 0 else None
+        if info is None:
+            errors.raise_for_status(errors.ESTALE)
+        if info.op == 0:
+            what = (f"the leaf now holding {info.value!r} had its .data set after the graph "
+                    "read it")
+        else:
+            what = (f"a node of the graph (now holding {info.value!r}) was recomputed by a Tape "
+                    "run after the graph read it")
+        raise errors.StaleGraphError(
+            f"autograd: cannot differentiate this graph: {what}, so its values mix the old "
+            "and the new value and its gradients would be wrong. Build the graph again "
+            "from the new value (a Tape recomputes, so replay is never stale).")
 
     def node(self, node: int) -> NodeInfo:
         """The node's fields; RuntimeError for an id not in use."""

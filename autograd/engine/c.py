@@ -43,6 +43,7 @@ class CEngine(Engine):
     retain = lib.ag_retain
     check = lib.ag_check
     fail_after = lib.ag_fail_after
+    find_stale = lib.ag_find_stale
 
     def __init__(self) -> None:
         super().__init__({name: getattr(lib, "ag_" + name) for name in HOT})

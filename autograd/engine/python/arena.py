@@ -27,8 +27,8 @@ MAX_NODES = 2**31 // 2 - 1
 class Arena:
     """The storage of csrc/arena.h's ag_arena."""
 
-    __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "op",
-                 "count", "cap", "free_head", "nfree", "lock")
+    __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "stamp", "op",
+                 "count", "cap", "free_head", "nfree", "epoch", "lock")
 
     def __init__(self) -> None:
         self.value: list[float] = []
@@ -38,11 +38,13 @@ class Arena:
         self.b: list[int] = []          # second input
         self.refs: list[int] = []       # Python handles plus consuming nodes
         self.slot: list[int] = []       # per node, for the sweep's sparse set (sweep.py)
+        self.stamp: list[int] = []      # the epoch of the node's value: when it was computed or set
         self.op: list[int] = []
         self.count = 0                  # ids below count have been handed out at least once
         self.cap = 0                    # length of every list above
         self.free_head = -1
         self.nfree = 0
+        self.epoch = 0                  # bumped by each write to a leaf's value (set_value, descend)
         # Re-entrant, unlike the C mutex: the garbage collector can run inside
         # any of these functions (at an allocation) and call a finalizer that
         # releases nodes (Value.__del__ through Engine.flush, a dropped tape).
@@ -99,7 +101,7 @@ def grow() -> int:
     cap = min(ar.cap * 2 if ar.cap else FIRST_CAPACITY, MAX_NODES)
     extra = cap - ar.cap
     for column, fill in ((ar.value, 0.0), (ar.grad, 0.0), (ar.c, 0.0), (ar.a, -1), (ar.b, -1),
-                         (ar.refs, 0), (ar.slot, 0), (ar.op, FREE)):
+                         (ar.refs, 0), (ar.slot, 0), (ar.stamp, 0), (ar.op, FREE)):
         if injected_failure():
             return errors.ENOMEM
         if len(column) < cap:
@@ -132,6 +134,7 @@ def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
     ar.value[node] = out
     ar.grad[node] = 0.0
     ar.refs[node] = 1
+    ar.stamp[node] = ar.epoch
     return node
 
 
@@ -205,6 +208,8 @@ def set_value(node: int, x: float) -> int:
         if ar.op[node] != LEAF:
             return errors.ENOTLEAF
         ar.value[node] = x
+        ar.epoch += 1
+        ar.stamp[node] = ar.epoch
         return errors.OK
 
 
@@ -354,9 +359,12 @@ def descend(ids: list[int], lr: float) -> int:
                 return errors.EBADID
             if op[node] != LEAF:
                 return errors.ENOTLEAF
+        ar.epoch += 1
+        epoch, stamp = ar.epoch, ar.stamp
         for node in ids:
             step = lr * grad[node]
             value[node] = value[node] - step
+            stamp[node] = epoch
     return errors.OK
 
 
