@@ -263,7 +263,11 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
     """
     out = list(args)
     fresh: list[Value] = []
+    made: dict[int, Value] = {}     # by position: argnums=(0, 0) or (1, -1) names one argument twice
     for i in positions:
+        if -len(args) <= i < len(args) and i % len(args) in made:
+            fresh.append(made[i % len(args)])
+            continue
         if not -len(args) <= i < len(args):
             raise TypeError(f"{name}: argnums asks for positional argument {i}, but {len(args)} "
                             f"positional arguments were given. {name} differentiates with respect to "
@@ -280,6 +284,7 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
             x = Value(v)
         out[i] = x
         fresh.append(x)
+        made[i % len(args)] = x
     return out, fresh
 
 

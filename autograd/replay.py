@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from . import errors, modes
+from . import errors, modes, ops
 from .engine import Engine
 from .errors import raise_for_status
 from .value import Value
@@ -55,6 +55,12 @@ class Tape:
         if not isinstance(root, Value):
             raise TypeError(f"Tape() takes the Value to replay, not {type(root).__name__}")
         eng: Engine = root._eng
+        if ops.PRIMITIVE in eng.flat(root._id).op:
+            # its value and derivatives come from Python functions, called
+            # once while building: a replay would repeat them frozen
+            raise ReplayError("the graph holds an ag.primitive, which a tape cannot replay (its "
+                              "functions are Python, called only while building): build this "
+                              "graph eagerly each step")
         tape = eng.tape_new(root._id)
         if isinstance(tape, int):
             raise_for_status(tape)

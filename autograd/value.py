@@ -23,6 +23,7 @@ from .errors import raise_for_status
 
 _new = object.__new__
 _Real = numbers.Real
+_INF = float("inf")
 
 
 def as_number(x: object) -> float | None:
@@ -39,9 +40,12 @@ def as_number(x: object) -> float | None:
     if t is bool or not isinstance(x, _Real):
         return None
     try:
-        return float(x)
+        v = float(x)
     except OverflowError:
         _too_large(x)
+    if (v == _INF or v == -_INF) and x != v:  # a finite number beyond float64 (np.longdouble)
+        _too_large(x)
+    return v
 
 
 def _too_large(x: object) -> NoReturn:

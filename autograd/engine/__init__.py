@@ -55,6 +55,9 @@ class Engine:
 
     __slots__ = ("pending", "_flush_lock", *HOT)
     name: str
+    # whether release either drops every handle or, raising MemoryError,
+    # none (then Engine.flush can put a batch back)
+    release_is_all_or_nothing = False
     leaf: Callable[[float], int]
     apply: Callable[[int, int, int, float], int]
     apply_detached: Callable[[int, int, int, float], int]
@@ -116,7 +119,16 @@ class Engine:
         finally:
             self._flush_lock.release()
         if batch:
-            self.release(batch)
+            try:
+                self.release(batch)
+            except MemoryError:
+                # Out of memory before the engine changed anything (C: making
+                # the id array): the batch goes back, or its nodes would leak.
+                # The Python engine's release can fail part way, so its batch
+                # cannot go back safely.
+                if self.release_is_all_or_nothing:
+                    pending.extend(batch)
+                raise
 
     def check_status(self, status: int, root: int) -> None:
         """Raise for a negative status of a sweep from root; ESTALE names
@@ -171,3 +183,4 @@ class Engine:
         self.flush()
         live, capacity, _free = self.get_stats()
         return {"live_nodes": live, "capacity": capacity}
+

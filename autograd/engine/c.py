@@ -39,6 +39,8 @@ _check_op_table()
 class CEngine(Engine):
     __slots__ = ()
     name = "c"
+    # ffi.new is the only allocation: a MemoryError comes before ag_release
+    release_is_all_or_nothing = True
 
     retain = lib.ag_retain
     check = lib.ag_check
