@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, NoReturn
 
 from . import backend, modes, ops
-from .engine import FLUSH_THRESHOLD, Engine
+from .engine import FINALIZED, FLUSH_THRESHOLD, Engine
 from .engine.python.rules import forward as float_forward
 from .errors import raise_for_status
 
@@ -68,6 +68,8 @@ def _not_a_number(other: object) -> object:
 
 
 def _mixed(a: Value, b: Value) -> NoReturn:
+    if FINALIZED in (a._eng, b._eng):
+        FINALIZED.value(-1)     # raises: a resurrected Value
     raise TypeError(
         f"cannot combine a Value of the {a._eng.name!r} backend with a Value of the "
         f"{b._eng.name!r} backend: each backend keeps its own graph. Create both "
@@ -199,29 +201,36 @@ class Value:
     # an elementwise surprise); array <op> Value raises TypeError instead.
     __array_ufunc__ = None
 
-    def __init__(self, data: float) -> None:
+    # __new__, not __init__: a second v.__init__(x) is then object.__init__,
+    # which does nothing, rather than a new node over the old one (a leak).
+    def __new__(cls, data: float) -> Value:
         x = as_number(data)
         if x is None:
             raise TypeError(f"Value() takes a real number, not {type(data).__name__}")
+        self = _new(cls)  # before the node: a MemoryError here must not orphan it
         eng = backend.engine
         node = modes.leaf(eng, x) if modes.active else eng.leaf(x)
         if node < 0:
             raise_for_status(node)
         self._eng = eng
         self._id = node
+        return self
 
     def __del__(self, _threshold: int = FLUSH_THRESHOLD) -> None:
         try:
-            pending = self._eng.pending
-        except AttributeError:  # __init__ failed before the node existed
+            eng = self._eng
+        except AttributeError:  # __new__ failed before the node existed
             return
+        # another finalizer in a garbage cycle may resurrect this Value
+        # (PEP 442): from here on it reaches no node
+        self._eng = FINALIZED
         try:
-            pending.append(self._id)
+            eng.pending.append(self._id)
         except MemoryError:  # the list could not grow: release now, or the node leaks
-            _release_now(self._eng, self._id)
+            _release_now(eng, self._id)
             return
-        if len(pending) >= _threshold:
-            self._eng.flush()
+        if len(eng.pending) >= _threshold:
+            eng.flush()
 
     def __pos__(self) -> Value:
         return self

@@ -184,3 +184,29 @@ class Engine:
         live, capacity, _free = self.get_stats()
         return {"live_nodes": live, "capacity": capacity}
 
+
+class Finalized(Engine):
+    """The engine of a Value whose ``__del__`` has run.  A finalizer elsewhere
+    in a garbage cycle can resurrect such a Value (PEP 442: ``__del__`` runs
+    once per object, and the object lives on); its node was handed to the
+    engine for release and may already belong to another Value.  Every use of
+    it raises, so it never reaches that node."""
+
+    __slots__ = ()
+    name = "finalized"
+
+    def __init__(self) -> None:
+        super().__init__({name: self._dead for name in HOT})
+
+    @staticmethod
+    def _dead(*args: Any) -> NoReturn:
+        raise ReferenceError(
+            "autograd: this Value was finalized (its __del__ ran during garbage collection) "
+            "and then resurrected by another object's finalizer; its node is released. "
+            "Keep the Value referenced from outside the garbage cycle.")
+
+    retain = node_info = find_stale = topo = gradients = id_array = _dead  # type: ignore[assignment]
+    descend = zero_grads = backward_checked = tape_new = _dead  # type: ignore[assignment]
+
+
+FINALIZED = Finalized()
