@@ -12,7 +12,9 @@ op, so a new row of the table is a new method with no code here.
 
 from __future__ import annotations
 
+import _thread
 import numbers
+import sys
 from collections.abc import Iterable
 from typing import Any, Callable, NoReturn
 
@@ -417,3 +419,26 @@ def free_function(op: ops.Op) -> Callable[[Any], Any]:
 
 # ag.exp, ag.log, ...: one per unary op that a Value reaches by a method
 FREE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {op.name: free_function(op) for op in ops.UNARY_METHODS}
+
+
+def _redeliver_interrupts(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """sys.unraisablehook that gives a KeyboardInterrupt raised inside
+    Value.__del__ back to the main thread.  Python cannot propagate an
+    exception out of __del__: it reports it as unraisable and drops it, and
+    Ctrl-C pressed while a Value was being freed (the signal is handled at
+    the finalizer's first instruction) would be lost while training goes on.
+    Any other unraisable exception goes to the hook that was in place."""
+
+    def unraisablehook(unraisable: Any) -> object:
+        if unraisable.exc_type is KeyboardInterrupt and unraisable.object is Value.__del__:
+            # from another thread: raised here, in the hook, it would be
+            # dropped again; that thread runs once this one lets the GIL go
+            _thread.start_new_thread(_thread.interrupt_main, ())
+            return None
+        return hook(unraisable)
+
+    unraisablehook.wrapped = hook  # type: ignore[attr-defined]
+    return unraisablehook
+
+
+sys.unraisablehook = _redeliver_interrupts(sys.unraisablehook)

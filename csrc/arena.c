@@ -492,3 +492,51 @@ int ag_zero_grads(const int32_t *ids, size_t n)
     ag_unlock();
     return status;
 }
+
+/* ag_collect: drop the handles that no Python object holds any more.  held
+ * names, once per handle, the node of every handle Python holds (each
+ * Value's, each of a tape's references).  A node whose refs exceed the edges
+ * into it plus its entries in held lost handles: an interrupt (Ctrl-C) that
+ * arrived while the engine made a node, raised as the call returned, before
+ * a Value stored the id.  Its surplus is dropped, freeing what that leaves
+ * unused.  Every surplus is found and taken first, then the nodes left with
+ * no reference are freed.  Returns the number of handles dropped; AG_EBADID (held names a node not
+ * in use) or AG_ENOMEM with nothing changed.  Correct only while no other
+ * thread is between an engine call and the Value that stores its result. */
+int64_t ag_collect(const int32_t *held, size_t n)
+{
+    ag_arena *ar = &ag_global_arena;
+    int64_t dropped = 0;
+    ag_lock();
+    int32_t *expected = ag_alloc(((size_t)ar->count + 1) * sizeof(int32_t));
+    if (expected == NULL) {
+        ag_unlock();
+        return AG_ENOMEM;
+    }
+    memset(expected, 0, ((size_t)ar->count + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < n && dropped == 0; i++) {
+        if (ag_is_live(ar, held[i])) expected[held[i]]++;
+        else dropped = AG_EBADID;
+    }
+    for (int32_t id = 0; id < ar->count && dropped == 0; id++) {
+        if (ar->op[id] == AG_OP_FREE) continue;
+        if (ar->a[id] >= 0) expected[ar->a[id]]++;
+        if (ar->b[id] >= 0) expected[ar->b[id]]++;
+    }
+    for (int32_t id = 0; id < ar->count && dropped >= 0; id++) {
+        if (ar->op[id] == AG_OP_FREE || ar->refs[id] <= expected[id]) continue;
+        dropped += ar->refs[id] - expected[id];
+        ar->refs[id] = expected[id];
+    }
+    /* a node left with no reference has no edge into it either: no cascade
+     * from another reaches it, so each is freed by its own */
+    for (int32_t id = 0; id < ar->count && dropped > 0; id++) {
+        if (ar->op[id] == AG_OP_FREE || ar->refs[id] != 0) continue;
+        ar->refs[id] = 1;
+        release_one(ar, id);
+    }
+    free(expected);
+    if (dropped > 0) scratch_trim(ar);
+    ag_unlock();
+    return dropped;
+}

@@ -76,6 +76,7 @@ int64_t ag_check(void);
 int ag_descend(const int32_t *ids, size_t n, double lr);
 int ag_zero_grads(const int32_t *ids, size_t n);
 int32_t ag_find_stale(int32_t root);
+int64_t ag_collect(const int32_t *held, size_t n);
 
 /* The reverse sweep and what is built on it (sweep.c). */
 int ag_backward(int32_t root, double seed);

@@ -55,6 +55,10 @@ class CEngine(Engine):
         return lib.ag_release(ffi.new("int32_t[]", ids), len(ids))  # type: ignore[no-any-return]
 
     @staticmethod
+    def collect(held: list[int]) -> int:
+        return lib.ag_collect(ffi.new("int32_t[]", held), len(held))  # type: ignore[no-any-return]
+
+    @staticmethod
     def node_info(node: int) -> NodeInfo | None:
         out = ffi.new("ag_node *")
         if lib.ag_node_info(node, out) != 0:

@@ -30,6 +30,7 @@ class PythonEngine(Engine):
     descend = staticmethod(arena.descend)
     zero_grads = staticmethod(arena.zero_grads)
     find_stale = staticmethod(stale.find_stale)
+    collect = staticmethod(arena.collect)
     fail_after = staticmethod(arena.fail_after)
     backward_checked = staticmethod(sweep.backward_checked)
     topo = staticmethod(sweep.topo)

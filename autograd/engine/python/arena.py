@@ -28,7 +28,7 @@ class Arena:
     """The storage of csrc/arena.h's ag_arena."""
 
     __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "stamp", "op",
-                 "count", "cap", "free_head", "nfree", "epoch", "lock")
+                 "count", "cap", "free_head", "nfree", "epoch", "release_top", "lock")
 
     def __init__(self) -> None:
         self.value: list[float] = []
@@ -45,6 +45,7 @@ class Arena:
         self.free_head = -1
         self.nfree = 0
         self.epoch = 0                  # bumped by each write to a leaf's value (set_value, descend)
+        self.release_top = -1           # the release stack's top: see drain()
         # Re-entrant, unlike the C mutex: the garbage collector can run inside
         # any of these functions (at an allocation) and call a finalizer that
         # releases nodes (Value.__del__ through Engine.flush, a dropped tape).
@@ -170,11 +171,18 @@ def compute_node(o: int, ia: int, ib: int, cc: float, record: bool) -> int:
         out = f(value[ia], y, cc)
         if not record:
             return new_node(LEAF, -1, -1, 0.0, out)
+        # the inputs' references first: an interrupt (raised at a call) can
+        # then only leave an extra reference, which ag.collect() reclaims,
+        # never a node with an edge its input does not count
+        refs = ar.refs
+        refs[ia] += 1
+        if ib >= 0:
+            refs[ib] += 1
         node = new_node(o, ia, ib, cc, out)
-        if node >= 0:
-            ar.refs[ia] += 1
+        if node < 0:
+            refs[ia] -= 1
             if ib >= 0:
-                ar.refs[ib] += 1
+                refs[ib] -= 1
         return node
 
 
@@ -230,30 +238,39 @@ def retain(node: int) -> int:
         return errors.OK
 
 
-def free_node(node: int) -> None:
-    ar.op[node] = FREE
-    ar.a[node] = ar.free_head
-    ar.b[node] = -1
-    ar.refs[node] = 0
-    ar.free_head = node
-    ar.nfree += 1
-
-
 def release_one(node: int) -> None:
     """Drop one reference; free what that leaves unused.  As in C, a node whose
     count reached zero holds in refs the node below it on the release stack."""
-    refs, a, b = ar.refs, ar.a, ar.b
+    refs = ar.refs
     refs[node] -= 1
     if refs[node] > 0:
         return
-    top = node
-    refs[node] = -1
-    while top >= 0:
-        node = top
+    refs[node] = ar.release_top
+    ar.release_top = node
+    drain()
+
+
+def drain() -> None:
+    """Free the nodes on the release stack and what that leaves unused.
+
+    The stack's top lives in ar.release_top, not in a local as in C: C runs
+    to its end, but CPython may raise KeyboardInterrupt here.  It raises
+    asynchronous exceptions only at a function's entry, after a call and at
+    a loop's back edge; the loop body makes no call (free_node is written
+    out), so at any of those points the stack is whole, and the next release,
+    check or collect finishes the cascade."""
+    refs, a, b, op = ar.refs, ar.a, ar.b, ar.op
+    while ar.release_top >= 0:
+        node = ar.release_top
         ia = a[node]
         ib = b[node]
         top = refs[node]
-        free_node(node)
+        op[node] = FREE             # free_node(node)
+        a[node] = ar.free_head
+        b[node] = -1
+        refs[node] = 0
+        ar.free_head = node
+        ar.nfree += 1
         if ia >= 0:
             refs[ia] -= 1
             if refs[ia] == 0:
@@ -264,6 +281,7 @@ def release_one(node: int) -> None:
             if refs[ib] == 0:
                 refs[ib] = top
                 top = ib
+        ar.release_top = top
 
 
 def release(ids: list[int]) -> int:
@@ -271,6 +289,7 @@ def release(ids: list[int]) -> int:
     and reported by EBADID once all the others are released."""
     status = errors.OK
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         op, refs, count = ar.op, ar.refs, ar.count
         for node in ids:
             # is_live, written out: this runs once per Value dropped
@@ -293,6 +312,7 @@ def node_info(node: int) -> tuple[int, int, int, int, float, float, float] | Non
 def get_stats() -> tuple[int, int, int]:
     """(live_nodes, capacity, free_nodes)."""
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         return (ar.count - ar.nfree, ar.cap, ar.nfree)
 
 
@@ -301,6 +321,7 @@ def check() -> int:
     csrc/arena.c's ag_check."""
     bad = 0
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         if injected_failure():
             return errors.ENOMEM
         op, a, b, refs, count = ar.op, ar.a, ar.b, ar.refs, ar.count
@@ -377,3 +398,39 @@ def zero_grads(ids: list[int]) -> int:
         for node in ids:
             grad[node] = 0.0
     return errors.OK
+
+
+def collect(held: list[int]) -> int:
+    """Drop the handles no Python object holds any more: see csrc/arena.c's
+    ag_collect.  The number dropped, or EBADID / ENOMEM with nothing changed."""
+    with ar.lock:
+        drain()     # a cascade an interrupt stopped
+        if injected_failure():
+            return errors.ENOMEM
+        op, a, b, refs, count = ar.op, ar.a, ar.b, ar.refs, ar.count
+        expected = [0] * (count + 1)
+        for node in held:
+            if not is_live(node):
+                return errors.EBADID
+            expected[node] += 1
+        for node in range(count):
+            if op[node] == FREE:
+                continue
+            if a[node] >= 0:
+                expected[a[node]] += 1
+            if b[node] >= 0:
+                expected[b[node]] += 1
+        dropped = 0
+        for node in range(count):
+            if op[node] == FREE or refs[node] <= expected[node]:
+                continue
+            dropped += refs[node] - expected[node]
+            refs[node] = expected[node]
+        if dropped:
+            # a node left with no reference has no edge into it either: no
+            # cascade from another reaches it, so each is freed by its own
+            for node in range(count):
+                if op[node] != FREE and refs[node] == 0:
+                    refs[node] = 1
+                    release_one(node)
+        return dropped
