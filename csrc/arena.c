@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>     /* malloc_trim */
+#endif
 
 #include "arena.h"
 #include "rules.h"
@@ -147,7 +150,61 @@ static int grow(ag_arena *ar)
     /* the sweep tolerates any slot value; zeroing keeps valgrind quiet. */
     memset(ar->slot + ar->cap, 0, (cap - (size_t)ar->cap) * sizeof(int32_t));
     ar->cap = (int32_t)cap;
+    ar->shrink_below = ar->cap / 8;
     return AG_OK;
+}
+
+/* shrink: give memory back once the live nodes fill less than an eighth of
+ * the arena.  The ids above the highest live one are dropped (count comes
+ * down to it, the free list is rebuilt below it) and every array is cut to
+ * the smallest power of two at least twice the new count, if that is at most
+ * a quarter of cap.  A live node high up blocks it: the next try then waits
+ * until the live nodes have halved again, so failed tries cost little.
+ * Cutting an array cannot lose data; if realloc fails to cut one, it keeps
+ * its larger block, which is as good.  Returns 1 if it shrank the arena.
+ * Call with the lock held. */
+static int shrink(ag_arena *ar)
+{
+    int32_t live = ar->count - ar->nfree;
+    if (ar->cap <= AG_FIRST_CAPACITY || live >= ar->shrink_below) return 0;
+    ar->shrink_below = live / 2;
+    int32_t count = ar->count;
+    while (count > 0 && ar->op[count - 1] == AG_OP_FREE) count--;
+    size_t cap = AG_FIRST_CAPACITY;
+    while (cap < 2 * (size_t)count) cap *= 2;
+    if (cap > (size_t)ar->cap / 4) return 0;
+    ar->free_head = -1;
+    ar->nfree = 0;
+    for (int32_t id = count - 1; id >= 0; id--) {
+        if (ar->op[id] != AG_OP_FREE) continue;
+        ar->a[id] = ar->free_head;
+        ar->free_head = id;
+        ar->nfree++;
+    }
+    ar->count = count;
+    void **arrays[] = {(void **)&ar->value, (void **)&ar->grad, (void **)&ar->c, (void **)&ar->a,
+                       (void **)&ar->b, (void **)&ar->refs, (void **)&ar->slot,
+                       (void **)&ar->stamp, (void **)&ar->op};
+    size_t sizes[] = {sizeof(double), sizeof(double), sizeof(double), sizeof(int32_t),
+                      sizeof(int32_t), sizeof(int32_t), sizeof(int32_t), sizeof(uint64_t),
+                      sizeof(uint8_t)};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *q = realloc(*arrays[i], cap * sizes[i]);
+        if (q != NULL) *arrays[i] = q;
+    }
+    ar->cap = (int32_t)cap;
+    ar->shrink_below = ar->cap / 8;
+    return 1;
+}
+
+/* give_back: after a shrink, return the freed pages to the OS.  glibc keeps
+ * blocks below its (self-raising) mmap threshold in its heap, where a cut or
+ * freed array would otherwise stay resident. */
+static void give_back(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
 }
 
 /* new_node: take a node from the free list, or the next unused id (growing
@@ -366,7 +423,9 @@ int ag_release(const int32_t *ids, size_t n)
         if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
         else status = AG_EBADID;
     }
+    int shrunk = shrink(ar);
     scratch_trim(ar);
+    if (shrunk) give_back();
     ag_unlock();
     return status;
 }
@@ -536,7 +595,11 @@ int64_t ag_collect(const int32_t *held, size_t n)
         release_one(ar, id);
     }
     free(expected);
-    if (dropped > 0) scratch_trim(ar);
+    if (dropped > 0) {
+        int shrunk = shrink(ar);
+        scratch_trim(ar);
+        if (shrunk) give_back();
+    }
     ag_unlock();
     return dropped;
 }

@@ -44,6 +44,7 @@ typedef struct {
     int32_t free_head;  /* first free node, -1 if none */
     int32_t nfree;
     uint64_t epoch;     /* bumped by each write to a leaf's value (set_value, descend) */
+    int32_t shrink_below;   /* live nodes under which ag_release tries to shrink (see shrink) */
     void *scratch;      /* a block lent to one call at a time; see ag_scratch */
     size_t scratch_size;
     size_t scratch_per_node;    /* bytes per node its last user asked for */

@@ -28,7 +28,8 @@ class Arena:
     """The storage of csrc/arena.h's ag_arena."""
 
     __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "stamp", "op",
-                 "count", "cap", "free_head", "nfree", "epoch", "release_top", "lock")
+                 "count", "cap", "free_head", "nfree", "epoch", "release_top", "shrink_below",
+                 "lock")
 
     def __init__(self) -> None:
         self.value: list[float] = []
@@ -46,6 +47,7 @@ class Arena:
         self.nfree = 0
         self.epoch = 0                  # bumped by each write to a leaf's value (set_value, descend)
         self.release_top = -1           # the release stack's top: see drain()
+        self.shrink_below = 0           # live nodes under which release tries to shrink
         # Re-entrant, unlike the C mutex: the garbage collector can run inside
         # any of these functions (at an allocation) and call a finalizer that
         # releases nodes (Value.__del__ through Engine.flush, a dropped tape).
@@ -111,7 +113,37 @@ def grow() -> int:
             except MemoryError:
                 return errors.ENOMEM
     ar.cap = cap
+    ar.shrink_below = cap // 8
     return errors.OK
+
+
+def shrink() -> None:
+    """Give memory back once the live nodes fill less than an eighth of the
+    arena: see csrc/arena.c's shrink, step for step (no allocation event)."""
+    live = ar.count - ar.nfree
+    if ar.cap <= FIRST_CAPACITY or live >= ar.shrink_below:
+        return
+    ar.shrink_below = live // 2
+    op, a = ar.op, ar.a
+    count = ar.count
+    while count > 0 and op[count - 1] == FREE:
+        count -= 1
+    cap = FIRST_CAPACITY
+    while cap < 2 * count:
+        cap *= 2
+    if cap > ar.cap // 4:
+        return
+    free_head, nfree = -1, 0
+    for node in range(count - 1, -1, -1):
+        if op[node] == FREE:
+            a[node] = free_head
+            free_head = node
+            nfree += 1
+    ar.free_head, ar.nfree, ar.count = free_head, nfree, count
+    for column in (ar.value, ar.grad, ar.c, ar.a, ar.b, ar.refs, ar.slot, ar.stamp, ar.op):
+        del column[cap:]
+    ar.cap = cap
+    ar.shrink_below = cap // 8
 
 
 def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
@@ -297,6 +329,7 @@ def release(ids: list[int]) -> int:
                 release_one(node)
             else:
                 status = errors.EBADID
+        shrink()
     return status
 
 
@@ -433,4 +466,5 @@ def collect(held: list[int]) -> int:
                 if op[node] != FREE and refs[node] == 0:
                     refs[node] = 1
                     release_one(node)
+            shrink()
         return dropped
