@@ -69,3 +69,17 @@ def test_a_memory_error_in_flush_keeps_the_batch(monkeypatch):
         assert ag.check("c") == 0
     finally:
         ag.set_backend(saved)
+
+
+def test_a_value_can_be_weakly_referenced(backend):
+    import gc
+    import weakref
+
+    v = ag.Value(2.0)
+    ref = weakref.ref(v)
+    assert ref() is v
+    cache = weakref.WeakValueDictionary({"v": v})
+    assert cache["v"].data == 2.0
+    del v
+    gc.collect()
+    assert ref() is None and "v" not in cache
