@@ -19,6 +19,10 @@ from .value import Value, _mixed, _wrap, as_number, leaf
 
 FloatFunction = Callable[..., float]
 
+# [chains of PRIMITIVE nodes ever made, on any engine]: while 0, a tape need
+# not look for one (replay.Tape refuses them)
+made = [0]
+
 
 
 def _call(fn: FloatFunction, xs: list[float], name: str, what: str) -> float:
@@ -80,6 +84,7 @@ def primitive(forward: FloatFunction, *derivatives: FloatFunction) -> Callable[.
         node = leaf(eng, value)         # the base of the chain: a constant
         if not modes.is_grad_enabled():
             return node
+        made[0] += 1
         for i, (a, derivative) in enumerate(zip(args, derivatives)):
             if isinstance(a, Value):    # a number input is a constant: no gradient
                 c = _call(derivative, xs, name, f"derivative {i}")
