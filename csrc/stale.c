@@ -22,7 +22,12 @@ int32_t ag_stale_input(const ag_arena *ar, int64_t n, const int32_t *id, const i
                        const int32_t *b)
 {
     const uint64_t *stamp = ar->stamp;
-    for (int64_t i = 1; i <= n; i++) {
+    /* the usual case first: every node computed since the last write to a
+     * leaf (the graph was built after the update), so no input is newer */
+    int64_t i = 1;
+    while (i <= n && (a[i] == AG_NONE || stamp[id[i]] == ar->epoch)) i++;
+    if (i > n) return -1;
+    for (i = 1; i <= n; i++) {
         if (a[i] == AG_NONE) continue;              /* a leaf */
         uint64_t read = stamp[id[i]];
         if (stamp[id[a[i]]] > read) return id[a[i]];

@@ -19,7 +19,14 @@ from .arena import ar, is_live
 def stale_input(f: Any) -> int:
     """The first input (in layout order) of the flat graph f whose value was
     written after a node read it, or -1.  Call with the lock held."""
-    stamp, ids, a, b = ar.stamp, f.id, f.a, f.b
+    stamp, ids, a, b, epoch = ar.stamp, f.id, f.a, f.b, ar.epoch
+    # the usual case first: every node computed since the last write to a
+    # leaf (the graph was built after the update), so no input is newer
+    for i in range(1, f.n + 1):
+        if a[i] != 0 and stamp[ids[i]] != epoch:
+            break
+    else:
+        return -1
     for i in range(1, f.n + 1):
         ia = a[i]
         if ia == 0:                 # a leaf
