@@ -35,15 +35,10 @@ read_watches = 0                # recordings watching reads
 reads = 0                       # value reads seen while read_watches > 0
 
 
-def _after_fork_in_child() -> None:
-    # another thread may have held the lock at fork(): it would never be
-    # released in the child
-    global _count_lock
-    _count_lock = threading.Lock()
-
-
+# another thread may have held the lock at fork(): it would never be
+# released in the child
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_count_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
 
 def _add_active(k: int) -> None:

@@ -101,10 +101,7 @@ class Engine:
         if hasattr(os, "register_at_fork"):
             # a flush in another thread at fork() would leave the lock held
             # in the child, and every flush there a no-op
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
-
-    def _after_fork_in_child(self) -> None:
-        self._flush_lock = threading.Lock()
+            os.register_at_fork(after_in_child=self._flush_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
     def flush(self) -> None:
         """Release every pending node.  Safe from any thread and from __del__:

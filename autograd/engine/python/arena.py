@@ -60,17 +60,16 @@ ar = Arena()
 
 
 # fork(): only the forking thread goes on in the child, so a lock another
-# thread held would stay held there forever, over an arena it was part way
-# through changing.  As csrc/arena.c does with pthread_atfork: the forking
-# thread takes the lock before the fork (so the arena is consistent), the
-# parent gives it back, the child starts with a fresh lock.
-def _after_fork_in_child() -> None:
-    ar.lock = threading.RLock()
-
-
+# thread held would stay held there forever.  The child gets it back free
+# (the lock's own builtin method: a Python function could be interrupted by
+# a signal before it ran).  Unlike C, the parent does not take the lock
+# before the fork: a blocking acquire is interruptible, and a Python thread
+# that holds it stopped where the interpreter switches threads, which is
+# also where it raises an interrupt: every function here leaves the arena
+# consistent there (see drain, compute_node, shrink, collect).
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=lambda: ar.lock.acquire(), after_in_parent=lambda: ar.lock.release(),
-                        after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=ar.lock._at_fork_reinit)  # type: ignore[attr-defined]
+
 
 # Test hook: allocations left before one is made to fail, -1 when off.
 fail_countdown = -1
@@ -139,11 +138,12 @@ def shrink() -> None:
             a[node] = free_head
             free_head = node
             nfree += 1
-    ar.free_head, ar.nfree, ar.count = free_head, nfree, count
+    ar.free_head, ar.nfree, ar.count, ar.cap = free_head, nfree, count, cap
+    ar.shrink_below = cap // 8
+    # cap first: a list longer than cap is fine, one shorter is not (an
+    # interrupt at the loop's back edge stops between two lists)
     for column in (ar.value, ar.grad, ar.c, ar.a, ar.b, ar.refs, ar.slot, ar.stamp, ar.op):
         del column[cap:]
-    ar.cap = cap
-    ar.shrink_below = cap // 8
 
 
 def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
@@ -455,16 +455,17 @@ def collect(held: list[int]) -> int:
                 expected[b[node]] += 1
         dropped = 0
         for node in range(count):
-            if op[node] == FREE or refs[node] <= expected[node]:
+            if op[node] == FREE or refs[node] <= max(expected[node], 1):
                 continue
-            dropped += refs[node] - expected[node]
-            refs[node] = expected[node]
+            dropped += refs[node] - max(expected[node], 1)
+            refs[node] = max(expected[node], 1)
+        # a node nothing holds (one reference left) has no edge into it
+        # either: no cascade from another reaches it, so each is freed by its
+        # own; stopped anywhere, what is left is whole, and a leak at worst
+        for node in range(count):
+            if op[node] != FREE and expected[node] == 0 and refs[node] == 1:
+                dropped += 1
+                release_one(node)
         if dropped:
-            # a node left with no reference has no edge into it either: no
-            # cascade from another reaches it, so each is freed by its own
-            for node in range(count):
-                if op[node] != FREE and refs[node] == 0:
-                    refs[node] = 1
-                    release_one(node)
             shrink()
         return dropped
