@@ -424,14 +424,16 @@ FREE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {op.name: free_function(op) fo
 
 def _redeliver_interrupts(hook: Callable[[Any], object]) -> Callable[[Any], object]:
     """sys.unraisablehook that gives a KeyboardInterrupt raised inside
-    Value.__del__ back to the main thread.  Python cannot propagate an
+    Value.__del__ (or another of autograd's finalizers) back to the main thread.  Python cannot propagate an
     exception out of __del__: it reports it as unraisable and drops it, and
     Ctrl-C pressed while a Value was being freed (the signal is handled at
     the finalizer's first instruction) would be lost while training goes on.
     Any other unraisable exception goes to the hook that was in place."""
 
     def unraisablehook(unraisable: Any) -> object:
-        if unraisable.exc_type is KeyboardInterrupt and unraisable.object is Value.__del__:
+        obj = unraisable.object
+        if (unraisable.exc_type is KeyboardInterrupt and getattr(obj, "__name__", "") == "__del__"
+                and getattr(obj, "__module__", "").startswith("autograd.")):
             # from another thread: raised here, in the hook, it would be
             # dropped again; that thread runs once this one lets the GIL go
             _thread.start_new_thread(_thread.interrupt_main, ())

@@ -558,9 +558,9 @@ int ag_zero_grads(const int32_t *ids, size_t n)
  * into it plus its entries in held lost handles: an interrupt (Ctrl-C) that
  * arrived while the engine made a node, raised as the call returned, before
  * a Value stored the id.  Its surplus is dropped, freeing what that leaves
- * unused.  Every surplus is found and taken first, then the nodes left with
- * no reference are freed.  Returns the number of handles dropped; AG_EBADID (held names a node not
- * in use) or AG_ENOMEM with nothing changed.  Correct only while no other
+ * unused.  Every surplus is found and taken first, then the nodes nothing
+ * holds are freed.  Returns the number of handles dropped; AG_EBADID (held
+ * names a node not in use) or AG_ENOMEM with nothing changed.  Correct only while no other
  * thread is between an engine call and the Value that stores its result. */
 int64_t ag_collect(const int32_t *held, size_t n)
 {
@@ -583,15 +583,16 @@ int64_t ag_collect(const int32_t *held, size_t n)
         if (ar->b[id] >= 0) expected[ar->b[id]]++;
     }
     for (int32_t id = 0; id < ar->count && dropped >= 0; id++) {
-        if (ar->op[id] == AG_OP_FREE || ar->refs[id] <= expected[id]) continue;
-        dropped += ar->refs[id] - expected[id];
-        ar->refs[id] = expected[id];
+        int32_t keep = expected[id] > 0 ? expected[id] : 1;
+        if (ar->op[id] == AG_OP_FREE || ar->refs[id] <= keep) continue;
+        dropped += ar->refs[id] - keep;
+        ar->refs[id] = keep;
     }
-    /* a node left with no reference has no edge into it either: no cascade
-     * from another reaches it, so each is freed by its own */
-    for (int32_t id = 0; id < ar->count && dropped > 0; id++) {
-        if (ar->op[id] == AG_OP_FREE || ar->refs[id] != 0) continue;
-        ar->refs[id] = 1;
+    /* a node nothing holds (one reference left) has no edge into it either:
+     * no cascade from another reaches it, so each is freed by its own */
+    for (int32_t id = 0; id < ar->count && dropped >= 0; id++) {
+        if (ar->op[id] == AG_OP_FREE || expected[id] != 0 || ar->refs[id] != 1) continue;
+        dropped++;
         release_one(ar, id);
     }
     free(expected);
