@@ -19,6 +19,8 @@ CHILD = """
 import gc, os, signal, sys, threading, time
 import autograd as ag
 
+# a shell that starts jobs in the background hands them SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 ag.set_backend(sys.argv[1])
 interrupts = int(sys.argv[2])
 gc.collect()

@@ -42,9 +42,9 @@ def test_a_resurrected_value_never_reaches_another_node(backend):
     newcomers = [ag.Value(float(100 + i)) for i in range(50)]   # reuse the ids
     for v in Holder.saved:
         with pytest.raises(ReferenceError, match="resurrected"):
-            v.data
+            _ = v.data
         with pytest.raises(ReferenceError):
-            v.grad
+            _ = v.grad
         with pytest.raises(ReferenceError):
             v.backward()
         with pytest.raises(ReferenceError):

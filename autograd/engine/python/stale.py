@@ -43,7 +43,7 @@ def stale_input(f: Any) -> int:
 def find_stale(root: int) -> int:
     """The input that makes the graph below root stale, -1 if none; EBADID
     or ENOMEM."""
-    from . import sweep     # sweep.py imports this module
+    from . import sweep  # sweep.py imports this module
 
     with ar.lock:
         if not is_live(root):
