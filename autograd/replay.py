@@ -101,6 +101,12 @@ class Tape:
         eng = self._eng
         if root._eng is not eng:
             raise ReplayError("the graph to verify belongs to another backend than the tape")
+        with self._lock:    # a close in another thread waits (it would free the graph read here)
+            self._live()
+            self._verify(root)
+
+    def _verify(self, root: Value) -> None:
+        eng = self._eng
         old = errors.checked(eng.topo(self._root._id))
         new = errors.checked(eng.topo(root._id))
         if len(old) != len(new):

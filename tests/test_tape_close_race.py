@@ -83,3 +83,15 @@ def test_close_while_other_threads_run_the_tape(which):
     out = assert_ok(run_child(RACE, which, rounds, timeout=240,
                               env={"MALLOC_MMAP_THRESHOLD_": "65536"}))
     assert out.startswith("ok")
+
+
+def test_verify_after_close_raises_replay_error(backend):
+    from autograd import replay
+
+    x = ag.Value(2.0)
+    tape = replay.record(lambda: x * x)
+    fresh = x * x
+    tape.verify(fresh)
+    tape.close()
+    with pytest.raises(replay.ReplayError, match="closed"):
+        tape.verify(fresh)
