@@ -55,14 +55,16 @@ t.join()
 backward_time = statistics.median(durations)
 print(f"backward {backward_time * 1e3:.2f} ms; worst op {max(waits) * 1e3:.2f} ms; "
       f"total {sum(waits):.3f} s; most backward calls completed during one op {max(overtaken)}")
-# fair: an op waits for the backward in progress, and at most one more can
-# finish before this thread reads the count again
+# fair: an op waits for the backward in progress; one more can finish first
+# only if, just as this thread let the GIL go, the other thread counted the
+# last one and took its ticket before this one did (main, with the mutex:
+# 3 to 15 in three runs)
 assert max(overtaken) <= 2, overtaken
 assert max(waits) < 10 * backward_time + 0.05, (max(waits), backward_time)
 """
 
 
-@pytest.mark.parametrize("which, nodes, ops", [("c", 300_000, 200), ("python", 20_000, 40)])
+@pytest.mark.parametrize("which, nodes, ops", [("c", 100_000, 200), ("python", 20_000, 40)])
 def test_small_ops_are_not_starved_by_a_backward_loop(which, nodes, ops):
     if which not in ag.available_backends():
         pytest.skip("C engine not built")
