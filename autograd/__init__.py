@@ -16,7 +16,7 @@ from . import backend as _backend
 from . import nn
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
-from .errors import GradcheckError
+from .errors import GradcheckError, StaleGraphError
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad, vjp
 from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
 from .learn.explain import Explanation, explain
@@ -34,11 +34,13 @@ globals().update(FREE_FUNCTIONS)
 __all__ = [
     "BackendWarning",
     "GradcheckError",
+    "StaleGraphError",
     "GradcheckReport",
     "GraphLeakWarning",
     "Value",
     "available_backends",
     "check",
+    "collect",
     "detect_anomaly",
     "get_backend",
     "gradcheck",
@@ -102,6 +104,43 @@ def check(backend: str | None = None) -> int:
             raise MemoryError("autograd.check: out of memory")
         total += found
     return total
+
+
+def collect(backend: str | None = None) -> int:
+    """Reclaim the nodes that no Value holds any more but that are still
+    alive: what an interrupt (Ctrl-C, a signal handler raising) leaves when
+    it arrives between the engine making a node and the Value that would
+    hold it.  Runs the garbage collector, then counts every handle Python
+    holds (each Value's, each open Tape's) and drops the rest.  For
+    ``backend``, default: all available.  Returns the number of handles
+    dropped.
+
+    Call it when no other thread is using autograd (for example after a
+    KeyboardInterrupt has stopped a training loop): a node another thread
+    has just made, but not yet given to its Value, would look orphaned."""
+    import gc
+
+    from . import errors
+    from .replay import Tape
+
+    gc.collect()
+    names = [backend] if backend else available_backends()
+    dropped = 0
+    for name in names:
+        eng = _backend.ENGINES[name]
+        eng.flush()
+        held: list[int] = []
+        for obj in gc.get_objects():
+            if isinstance(obj, Value):
+                if obj._eng is eng:
+                    held.append(obj._id)
+            elif isinstance(obj, Tape) and obj._eng is eng and obj._root is not None:
+                held.extend(errors.checked(eng.topo(obj._root._id)))  # a tape holds each node once
+        found = eng.collect(held)
+        if found < 0:
+            errors.raise_for_status(found)
+        dropped += found
+    return dropped
 
 
 def available_backends() -> list[str]:

@@ -11,6 +11,12 @@ EBADOP = -3     # an op code out of range or used with the wrong arity
 ENOTLEAF = -4   # .data set on a node that is not a leaf
 EFULL = -5      # the arena holds its maximum number of nodes
 ENAN = -6       # backward_checked: a backward rule produced nan (anomaly mode)
+ESTALE = -7     # a leaf's value was set after a node of the graph read it
+
+
+class StaleGraphError(RuntimeError):
+    """backward (or gradients) over a graph one of whose leaves was set
+    (``.data = ...``) after the graph read it."""
 
 
 class GradcheckError(AssertionError):
@@ -42,6 +48,10 @@ def raise_for_status(status: int) -> NoReturn:
         raise ValueError("autograd: unknown op code or wrong number of inputs")
     if status == ENAN:
         raise FloatingPointError("autograd: a backward rule produced nan")
+    if status == ESTALE:
+        raise StaleGraphError(
+            "autograd: a leaf's .data was set after this graph read it: build the graph "
+            "again from the new value (replay recomputes, so a Tape is never stale)")
     if status == EBADID:
         raise RuntimeError("autograd: internal error: a node id is not in use")
     raise RuntimeError(f"autograd: unknown engine status {status}")

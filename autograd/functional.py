@@ -206,7 +206,12 @@ def gradients(output: Value, inputs: Value | Sequence[Value],
     eng = output._eng
     values = _as_values(inputs, eng)
     if not create_graph:
-        return errors.checked(eng.gradients(output._id, 1.0, [v._id for v in values]))
+        out = eng.gradients(output._id, 1.0, [v._id for v in values])
+        if isinstance(out, int):
+            eng.check_status(out, output._id)
+        return out  # type: ignore[return-value]  # a status raised above
+    if eng.find_stale(output._id) >= 0:
+        eng.stale_error(output._id)
     grads = reverse_sweep(output, values)
     return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
 
@@ -258,7 +263,11 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
     """
     out = list(args)
     fresh: list[Value] = []
+    made: dict[int, Value] = {}     # by position: argnums=(0, 0) or (1, -1) names one argument twice
     for i in positions:
+        if -len(args) <= i < len(args) and i % len(args) in made:
+            fresh.append(made[i % len(args)])
+            continue
         if not -len(args) <= i < len(args):
             raise TypeError(f"{name}: argnums asks for positional argument {i}, but {len(args)} "
                             f"positional arguments were given. {name} differentiates with respect to "
@@ -275,6 +284,7 @@ def _differentiable_args(args: tuple[Any, ...], positions: Sequence[int],
             x = Value(v)
         out[i] = x
         fresh.append(x)
+        made[i % len(args)] = x
     return out, fresh
 
 

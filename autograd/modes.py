@@ -17,6 +17,7 @@ same value into a new leaf (``Engine.apply_detached``), so no edge is built.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,12 @@ threads_in_no_grad = 0
 anomaly: Any = None             # anomaly mode's checker while it is on (anomaly.Checker)
 read_watches = 0                # recordings watching reads
 reads = 0                       # value reads seen while read_watches > 0
+
+
+# another thread may have held the lock at fork(): it would never be
+# released in the child
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
 
 def _add_active(k: int) -> None:

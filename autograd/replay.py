@@ -31,9 +31,10 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from . import errors, modes
+from . import errors, modes, ops
 from .engine import Engine
 from .errors import raise_for_status
+from .primitive import made as primitives_made
 from .value import Value
 
 
@@ -55,6 +56,12 @@ class Tape:
         if not isinstance(root, Value):
             raise TypeError(f"Tape() takes the Value to replay, not {type(root).__name__}")
         eng: Engine = root._eng
+        if primitives_made[0] and ops.PRIMITIVE in eng.flat(root._id).op:
+            # its value and derivatives come from Python functions, called
+            # once while building: a replay would repeat them frozen
+            raise ReplayError("the graph holds an ag.primitive, which a tape cannot replay (its "
+                              "functions are Python, called only while building): build this "
+                              "graph eagerly each step")
         tape = eng.tape_new(root._id)
         if isinstance(tape, int):
             raise_for_status(tape)
@@ -94,6 +101,12 @@ class Tape:
         eng = self._eng
         if root._eng is not eng:
             raise ReplayError("the graph to verify belongs to another backend than the tape")
+        with self._lock:    # a close in another thread waits (it would free the graph read here)
+            self._live()
+            self._verify(root)
+
+    def _verify(self, root: Value) -> None:
+        eng = self._eng
         old = errors.checked(eng.topo(self._root._id))
         new = errors.checked(eng.topo(root._id))
         if len(old) != len(new):

@@ -12,19 +12,22 @@ op, so a new row of the table is a new method with no code here.
 
 from __future__ import annotations
 
+import _thread
 import numbers
+import sys
 import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union
 
 from . import backend, modes, ops
-from .engine import FLUSH_THRESHOLD, Engine
+from .engine import FINALIZED, FLUSH_THRESHOLD, Engine
 from .engine.python.rules import forward as float_forward
 from .errors import raise_for_status
 
 _new = object.__new__
 Operand = Union["Value", float]     # what an operator takes: a Value or a real number
 _Real = numbers.Real
+_INF = float("inf")
 
 
 def as_number(x: object) -> float | None:
@@ -41,9 +44,12 @@ def as_number(x: object) -> float | None:
     if t is bool or not isinstance(x, _Real):
         return None
     try:
-        return float(x)
+        v = float(x)
     except OverflowError:
         _too_large(x)
+    if (v == _INF or v == -_INF) and x != v:  # a finite number beyond float64 (np.longdouble)
+        _too_large(x)
+    return v
 
 
 def _too_large(x: object) -> NoReturn:
@@ -66,6 +72,8 @@ def _not_a_number(other: object) -> object:
 
 
 def _mixed(a: Value, b: Value) -> NoReturn:
+    if FINALIZED in (a._eng, b._eng):
+        FINALIZED.value(-1)     # raises: a resurrected Value
     raise TypeError(
         f"cannot combine a Value of the {a._eng.name!r} backend with a Value of the "
         f"{b._eng.name!r} backend: each backend keeps its own graph. Create both "
@@ -189,7 +197,8 @@ class Value:
     4.0
     """
 
-    __slots__ = ("_id", "_eng")
+    # __weakref__: weakref.ref(v) works; 8 bytes a Value, no time measured
+    __slots__ = ("_id", "_eng", "__weakref__")
     _id: int
     _eng: Engine
 
@@ -197,13 +206,13 @@ class Value:
     # an elementwise surprise); array <op> Value raises TypeError instead.
     __array_ufunc__ = None
 
-    def __init__(self, data: float, label: str | None = None) -> None:
+    # __new__, not __init__: a second v.__init__(x) is then object.__init__,
+    # which does nothing, rather than a new node over the old one (a leak).
+    def __new__(cls, data: float, label: str | None = None) -> Value:
         x = as_number(data)
         if x is None:
             raise TypeError(f"Value() takes a real number, not {type(data).__name__}")
-        if hasattr(self, "_eng"):
-            raise RuntimeError("Value.__init__ called on a Value that already holds a node: "
-                               "make a new Value instead")
+        self = _new(cls)  # before the node: a MemoryError here must not orphan it
         eng = backend.engine
         node = modes.leaf(eng, x) if modes.active else eng.leaf(x)
         if node < 0:
@@ -212,19 +221,23 @@ class Value:
         self._id = node
         if label is not None:
             self.label = label
+        return self
 
     def __del__(self, _threshold: int = FLUSH_THRESHOLD) -> None:
         try:
-            pending = self._eng.pending
-        except AttributeError:  # __init__ failed before the node existed
+            eng = self._eng
+        except AttributeError:  # __new__ failed before the node existed
             return
+        # another finalizer in a garbage cycle may resurrect this Value
+        # (PEP 442): from here on it reaches no node
+        self._eng = FINALIZED
         try:
-            pending.append(self._id)
+            eng.pending.append(self._id)
         except MemoryError:  # the list could not grow: release now, or the node leaks
-            _release_now(self._eng, self._id)
+            _release_now(eng, self._id)
             return
-        if len(pending) >= _threshold:
-            self._eng.flush()
+        if len(eng.pending) >= _threshold:
+            eng.flush()
 
     if TYPE_CHECKING:   # made from the op table below the class; declared for type checkers
         def __add__(self, other: Operand) -> Value: ...
@@ -287,7 +300,7 @@ class Value:
         eng = self._eng
         status = modes.backward(eng, self._id, s) if modes.active else eng.backward(self._id, s)
         if status:
-            raise_for_status(status)
+            eng.check_status(status, self._id)
 
     def zero_grad(self) -> None:
         """Reset .grad to 0."""
@@ -507,3 +520,28 @@ def free_function(op: ops.Op) -> Callable[[Any], Any]:
 
 # ag.exp, ag.log, ...: one per unary op that a Value reaches by a method
 FREE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {op.name: free_function(op) for op in ops.UNARY_METHODS}
+
+
+def _redeliver_interrupts(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """sys.unraisablehook that gives a KeyboardInterrupt raised inside
+    Value.__del__ (or another of autograd's finalizers) back to the main thread.  Python cannot propagate an
+    exception out of __del__: it reports it as unraisable and drops it, and
+    Ctrl-C pressed while a Value was being freed (the signal is handled at
+    the finalizer's first instruction) would be lost while training goes on.
+    Any other unraisable exception goes to the hook that was in place."""
+
+    def unraisablehook(unraisable: Any) -> object:
+        obj = unraisable.object
+        if (unraisable.exc_type is KeyboardInterrupt and getattr(obj, "__name__", "") == "__del__"
+                and getattr(obj, "__module__", "").startswith("autograd.")):
+            # from another thread: raised here, in the hook, it would be
+            # dropped again; that thread runs once this one lets the GIL go
+            _thread.start_new_thread(_thread.interrupt_main, ())
+            return None
+        return hook(unraisable)
+
+    unraisablehook.wrapped = hook  # type: ignore[attr-defined]
+    return unraisablehook
+
+
+sys.unraisablehook = _redeliver_interrupts(sys.unraisablehook)

@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>     /* malloc_trim */
+#endif
 
 #include "arena.h"
 #include "rules.h"
@@ -20,14 +23,69 @@
 
 ag_arena ag_global_arena = {
     .free_head = -1,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .lock = {.mutex = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER},
 };
 
 /* Test hook: allocations left before one is made to fail, -1 when off. */
 static int64_t fail_countdown = -1;
 
-void ag_lock(void) { pthread_mutex_lock(&ag_global_arena.lock); }
-void ag_unlock(void) { pthread_mutex_unlock(&ag_global_arena.lock); }
+/* How many times a waiter looks at the lock before it goes to sleep: an
+ * op's critical section is a fraction of a microsecond. */
+#define AG_SPINS 200
+
+/* ag_lock: take the arena lock, after every thread that asked before.  The
+ * uncontended case is one atomic add and one load. */
+void ag_lock(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    uint_fast64_t ticket = atomic_fetch_add(&l->next, 1);
+    for (int i = 0; i < AG_SPINS; i++)
+        if (atomic_load(&l->serving) == ticket) return;
+    pthread_mutex_lock(&l->mutex);
+    atomic_fetch_add(&l->sleepers, 1);
+    while (atomic_load(&l->serving) != ticket) pthread_cond_wait(&l->wake, &l->mutex);
+    atomic_fetch_sub(&l->sleepers, 1);
+    pthread_mutex_unlock(&l->mutex);
+}
+
+/* ag_unlock: hand the lock to the next ticket, waking the sleepers if there
+ * are any.  A waiter counts itself a sleeper under the mutex before it
+ * checks `serving` and sleeps, and the broadcast takes the mutex: so either
+ * the waiter sees the new ticket, or it is asleep when the broadcast comes. */
+void ag_unlock(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    atomic_fetch_add(&l->serving, 1);
+    if (atomic_load(&l->sleepers) > 0) {
+        pthread_mutex_lock(&l->mutex);
+        pthread_cond_broadcast(&l->wake);
+        pthread_mutex_unlock(&l->mutex);
+    }
+}
+
+/* fork(): only the forking thread goes on in the child, so a lock another
+ * thread held would stay held there forever, over an arena it was part way
+ * through changing.  Before the fork the forking thread takes the lock
+ * (waiting for a call in progress to finish: the arena is then consistent);
+ * the parent gives it back; the child starts from a fresh, free lock. */
+static void before_fork(void) { ag_lock(); }
+static void after_fork_in_parent(void) { ag_unlock(); }
+
+static void after_fork_in_child(void)
+{
+    ag_ticket_lock *l = &ag_global_arena.lock;
+    atomic_store(&l->next, 0);
+    atomic_store(&l->serving, 0);
+    atomic_store(&l->sleepers, 0);
+    pthread_mutex_init(&l->mutex, NULL);
+    pthread_cond_init(&l->wake, NULL);
+}
+
+/* Runs when the shared library is loaded. */
+__attribute__((constructor)) static void install_fork_handlers(void)
+{
+    (void)pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}
 
 /* ag_fail_after: see testing.h. */
 void ag_fail_after(int64_t n)
@@ -86,12 +144,67 @@ static int grow(ag_arena *ar)
         resize((void **)&ar->b, cap, sizeof(int32_t)) ||
         resize((void **)&ar->refs, cap, sizeof(int32_t)) ||
         resize((void **)&ar->slot, cap, sizeof(int32_t)) ||
+        resize((void **)&ar->stamp, cap, sizeof(uint64_t)) ||
         resize((void **)&ar->op, cap, sizeof(uint8_t)))
         return AG_ENOMEM;
     /* the sweep tolerates any slot value; zeroing keeps valgrind quiet. */
     memset(ar->slot + ar->cap, 0, (cap - (size_t)ar->cap) * sizeof(int32_t));
     ar->cap = (int32_t)cap;
+    ar->shrink_below = ar->cap / 8;
     return AG_OK;
+}
+
+/* shrink: give memory back once the live nodes fill less than an eighth of
+ * the arena.  The ids above the highest live one are dropped (count comes
+ * down to it, the free list is rebuilt below it) and every array is cut to
+ * the smallest power of two at least twice the new count, if that is at most
+ * a quarter of cap.  A live node high up blocks it: the next try then waits
+ * until the live nodes have halved again, so failed tries cost little.
+ * Cutting an array cannot lose data; if realloc fails to cut one, it keeps
+ * its larger block, which is as good.  Returns 1 if it shrank the arena.
+ * Call with the lock held. */
+static int shrink(ag_arena *ar)
+{
+    int32_t live = ar->count - ar->nfree;
+    if (ar->cap <= AG_FIRST_CAPACITY || live >= ar->shrink_below) return 0;
+    ar->shrink_below = live / 2;
+    int32_t count = ar->count;
+    while (count > 0 && ar->op[count - 1] == AG_OP_FREE) count--;
+    size_t cap = AG_FIRST_CAPACITY;
+    while (cap < 2 * (size_t)count) cap *= 2;
+    if (cap > (size_t)ar->cap / 4) return 0;
+    ar->free_head = -1;
+    ar->nfree = 0;
+    for (int32_t id = count - 1; id >= 0; id--) {
+        if (ar->op[id] != AG_OP_FREE) continue;
+        ar->a[id] = ar->free_head;
+        ar->free_head = id;
+        ar->nfree++;
+    }
+    ar->count = count;
+    void **arrays[] = {(void **)&ar->value, (void **)&ar->grad, (void **)&ar->c, (void **)&ar->a,
+                       (void **)&ar->b, (void **)&ar->refs, (void **)&ar->slot,
+                       (void **)&ar->stamp, (void **)&ar->op};
+    size_t sizes[] = {sizeof(double), sizeof(double), sizeof(double), sizeof(int32_t),
+                      sizeof(int32_t), sizeof(int32_t), sizeof(int32_t), sizeof(uint64_t),
+                      sizeof(uint8_t)};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *q = realloc(*arrays[i], cap * sizes[i]);
+        if (q != NULL) *arrays[i] = q;
+    }
+    ar->cap = (int32_t)cap;
+    ar->shrink_below = ar->cap / 8;
+    return 1;
+}
+
+/* give_back: after a shrink, return the freed pages to the OS.  glibc keeps
+ * blocks below its (self-raising) mmap threshold in its heap, where a cut or
+ * freed array would otherwise stay resident. */
+static void give_back(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
 }
 
 /* new_node: take a node from the free list, or the next unused id (growing
@@ -118,6 +231,7 @@ static int32_t new_node(ag_arena *ar, int op, int32_t a, int32_t b, double c, do
     ar->value[id] = value;
     ar->grad[id] = 0.0;
     ar->refs[id] = 1;
+    ar->stamp[id] = ar->epoch;
     return id;
 }
 
@@ -199,7 +313,10 @@ int ag_set_value(int32_t id, double value)
     ag_lock();
     if (!ag_is_live(ar, id)) status = AG_EBADID;
     else if (ar->op[id] != AG_OP_LEAF) status = AG_ENOTLEAF;
-    else ar->value[id] = value;
+    else {
+        ar->value[id] = value;
+        ar->stamp[id] = ++ar->epoch;
+    }
     ag_unlock();
     return status;
 }
@@ -306,7 +423,9 @@ int ag_release(const int32_t *ids, size_t n)
         if (ag_is_live(ar, ids[i]) && ar->refs[ids[i]] > 0) release_one(ar, ids[i]);
         else status = AG_EBADID;
     }
+    int shrunk = shrink(ar);
     scratch_trim(ar);
+    if (shrunk) give_back();
     ag_unlock();
     return status;
 }
@@ -406,10 +525,12 @@ int ag_descend(const int32_t *ids, size_t n, double lr)
         else if (ar->op[ids[i]] != AG_OP_LEAF) status = AG_ENOTLEAF;
     }
     if (status == AG_OK) {
+        ar->epoch++;
         for (size_t i = 0; i < n; i++) {
             int32_t id = ids[i];
             double step = lr * ar->grad[id];
             ar->value[id] = ar->value[id] - step;
+            ar->stamp[id] = ar->epoch;
         }
     }
     ag_unlock();
@@ -429,4 +550,57 @@ int ag_zero_grads(const int32_t *ids, size_t n)
         for (size_t i = 0; i < n; i++) ar->grad[ids[i]] = 0.0;
     ag_unlock();
     return status;
+}
+
+/* ag_collect: drop the handles that no Python object holds any more.  held
+ * names, once per handle, the node of every handle Python holds (each
+ * Value's, each of a tape's references).  A node whose refs exceed the edges
+ * into it plus its entries in held lost handles: an interrupt (Ctrl-C) that
+ * arrived while the engine made a node, raised as the call returned, before
+ * a Value stored the id.  Its surplus is dropped, freeing what that leaves
+ * unused.  Every surplus is found and taken first, then the nodes nothing
+ * holds are freed.  Returns the number of handles dropped; AG_EBADID (held
+ * names a node not in use) or AG_ENOMEM with nothing changed.  Correct only while no other
+ * thread is between an engine call and the Value that stores its result. */
+int64_t ag_collect(const int32_t *held, size_t n)
+{
+    ag_arena *ar = &ag_global_arena;
+    int64_t dropped = 0;
+    ag_lock();
+    int32_t *expected = ag_alloc(((size_t)ar->count + 1) * sizeof(int32_t));
+    if (expected == NULL) {
+        ag_unlock();
+        return AG_ENOMEM;
+    }
+    memset(expected, 0, ((size_t)ar->count + 1) * sizeof(int32_t));
+    for (size_t i = 0; i < n && dropped == 0; i++) {
+        if (ag_is_live(ar, held[i])) expected[held[i]]++;
+        else dropped = AG_EBADID;
+    }
+    for (int32_t id = 0; id < ar->count && dropped == 0; id++) {
+        if (ar->op[id] == AG_OP_FREE) continue;
+        if (ar->a[id] >= 0) expected[ar->a[id]]++;
+        if (ar->b[id] >= 0) expected[ar->b[id]]++;
+    }
+    for (int32_t id = 0; id < ar->count && dropped >= 0; id++) {
+        int32_t keep = expected[id] > 0 ? expected[id] : 1;
+        if (ar->op[id] == AG_OP_FREE || ar->refs[id] <= keep) continue;
+        dropped += ar->refs[id] - keep;
+        ar->refs[id] = keep;
+    }
+    /* a node nothing holds (one reference left) has no edge into it either:
+     * no cascade from another reaches it, so each is freed by its own */
+    for (int32_t id = 0; id < ar->count && dropped >= 0; id++) {
+        if (ar->op[id] == AG_OP_FREE || expected[id] != 0 || ar->refs[id] != 1) continue;
+        dropped++;
+        release_one(ar, id);
+    }
+    free(expected);
+    if (dropped > 0) {
+        int shrunk = shrink(ar);
+        scratch_trim(ar);
+        if (shrunk) give_back();
+    }
+    ag_unlock();
+    return dropped;
 }

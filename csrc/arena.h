@@ -9,12 +9,25 @@
 #define AUTOGRAD_ARENA_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "autograd.h"
 
 #define AG_OP_FREE 255  /* marks a node on the free list; not an op */
+
+/* The arena's lock: a ticket lock, so threads get in in the order they
+ * asked (a plain mutex let a thread looping backward take it again before a
+ * waiter woke, for seconds).  A waiter sleeps on `wake`; `mutex` guards only
+ * the sleeping and waking. */
+typedef struct {
+    atomic_uint_fast64_t next;      /* the ticket the next caller takes */
+    atomic_uint_fast64_t serving;   /* the ticket that holds the lock */
+    atomic_int sleepers;            /* waiters asleep (or about to be) on wake */
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+} ag_ticket_lock;
 
 typedef struct {
     double *value;
@@ -24,15 +37,18 @@ typedef struct {
     int32_t *b;         /* second input */
     int32_t *refs;      /* Python handles plus consuming nodes */
     int32_t *slot;      /* per node, for the sweep's sparse set (sweep.c) */
+    uint64_t *stamp;    /* the epoch of the node's value: when it was computed or set */
     uint8_t *op;
     int32_t count;      /* ids below count have been handed out at least once */
     int32_t cap;        /* length of every array above */
     int32_t free_head;  /* first free node, -1 if none */
     int32_t nfree;
+    uint64_t epoch;     /* bumped by each write to a leaf's value (set_value, descend) */
+    int32_t shrink_below;   /* live nodes under which ag_release tries to shrink (see shrink) */
     void *scratch;      /* a block lent to one call at a time; see ag_scratch */
     size_t scratch_size;
     size_t scratch_per_node;    /* bytes per node its last user asked for */
-    pthread_mutex_t lock;
+    ag_ticket_lock lock;
 } ag_arena;
 
 extern ag_arena ag_global_arena;
@@ -43,5 +59,8 @@ int ag_is_live(const ag_arena *ar, int32_t id);
 void *ag_alloc(size_t size);
 void *ag_realloc(void *p, size_t size);
 void *ag_scratch(ag_arena *ar, int64_t nodes, size_t per_node);
+/* stale.c */
+int32_t ag_stale_input(const ag_arena *ar, int64_t n, const int32_t *id, const int32_t *a,
+                       const int32_t *b);
 
 #endif

@@ -27,7 +27,8 @@ enum {
     AG_EBADOP = -3,     /* an op code out of range, or the wrong arity */
     AG_ENOTLEAF = -4,   /* the node is not a leaf */
     AG_EFULL = -5,      /* the arena reached its maximum number of nodes */
-    AG_ENAN = -6        /* ag_backward_checked: a backward rule produced nan */
+    AG_ENAN = -6,       /* ag_backward_checked: a backward rule produced nan */
+    AG_ESTALE = -7      /* a leaf's value was set after a node of the graph read it */
 };
 
 typedef struct {
@@ -74,6 +75,8 @@ void ag_get_stats(ag_stats *out);
 int64_t ag_check(void);
 int ag_descend(const int32_t *ids, size_t n, double lr);
 int ag_zero_grads(const int32_t *ids, size_t n);
+int32_t ag_find_stale(int32_t root);
+int64_t ag_collect(const int32_t *held, size_t n);
 
 /* The reverse sweep and what is built on it (sweep.c). */
 int ag_backward(int32_t root, double seed);

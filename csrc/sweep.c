@@ -176,6 +176,7 @@ static int backward_sweep(int32_t root, double seed, ag_anomaly *anomaly)
     ag_lock();
     if (!ag_is_live(ar, root)) status = AG_EBADID;
     else if (ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
+    else if (ag_stale_input(ar, f.n, f.id, f.a, f.b) >= 0) status = AG_ESTALE;   /* stale.c */
     else status = ag_sweep(&f, 1, seed, anomaly == NULL ? ar->grad : NULL, anomaly);
     if (status == AG_OK && anomaly != NULL)
         for (int64_t i = 1; i <= f.n; i++) ar->grad[f.id[i]] += f.adjoint[i];
@@ -215,6 +216,7 @@ int ag_gradients(int32_t root, double seed, const int32_t *ids, int64_t n, doubl
     for (int64_t i = 0; i < n && status == AG_OK; i++)
         if (!ag_is_live(ar, ids[i])) status = AG_EBADID;
     if (status == AG_OK && ag_flat_order(ar, &f, root) < 0) status = AG_ENOMEM;
+    if (status == AG_OK && ag_stale_input(ar, f.n, f.id, f.a, f.b) >= 0) status = AG_ESTALE;
     if (status == AG_OK) {
         (void)ag_sweep(&f, 1, seed, NULL, NULL);
         /* slot now as a sparse set by position */

@@ -105,6 +105,7 @@ int ag_tape_run(ag_tape *t, double seed, double *root_value)
     for (int64_t i = nleaf + 1; i <= n; i++) {
         ar->value[id[i]] = value[i];
         ar->grad[id[i]] = 0.0 + adjoint[i];     /* as a fresh grad: -0.0 becomes +0.0 */
+        ar->stamp[id[i]] = ar->epoch;           /* recomputed from the leaves as they are (stale.c) */
     }
     *root_value = value[n];
     ag_unlock();

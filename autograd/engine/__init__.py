@@ -18,8 +18,9 @@ This package owns the engines; it imports only errors, ops and c99math.
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, NoReturn
 
 from .. import errors
 
@@ -54,6 +55,9 @@ class Engine:
 
     __slots__ = ("pending", "labels", "_flush_lock", *HOT)
     name: str
+    # whether release either drops every handle or, raising MemoryError,
+    # none (then Engine.flush can put a batch back)
+    release_is_all_or_nothing = False
     leaf: Callable[[float], int]
     apply: Callable[[int, int, int, float], int]
     apply_detached: Callable[[int, int, int, float], int]
@@ -94,6 +98,14 @@ class Engine:
 
     @staticmethod
     def zero_grads(ids: Any) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def find_stale(root: int) -> int:         # stale.c
+        raise NotImplementedError
+
+    @staticmethod
+    def collect(held: list[int]) -> int:      # handles no Value holds: dropped
         raise NotImplementedError
 
     # --- the sweep (sweep.c) ------------------------------------------------
@@ -137,6 +149,10 @@ class Engine:
         self.pending: list[int] = []
         self.labels: dict[int, str] = {}   # node -> label, while its labelled Value lives
         self._flush_lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            # a flush in another thread at fork() would leave the lock held
+            # in the child, and every flush there a no-op
+            os.register_at_fork(after_in_child=self._flush_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
     def flush(self) -> None:
         """Release every pending node.  Safe from any thread and from __del__:
@@ -152,7 +168,42 @@ class Engine:
         finally:
             self._flush_lock.release()
         if batch:
-            self.release(batch)
+            try:
+                self.release(batch)
+            except MemoryError:
+                # Out of memory before the engine changed anything (C: making
+                # the id array): the batch goes back, or its nodes would leak.
+                # The Python engine's release can fail part way, so its batch
+                # cannot go back safely.
+                if self.release_is_all_or_nothing:
+                    pending.extend(batch)
+                raise
+
+    def check_status(self, status: int, root: int) -> None:
+        """Raise for a negative status of a sweep from root; ESTALE names
+        the input that changed."""
+        if status == errors.ESTALE:
+            self.stale_error(root)
+        if status < 0:
+            errors.raise_for_status(status)
+
+    def stale_error(self, root: int) -> NoReturn:
+        """Raise StaleGraphError naming the input of root's graph that
+        changed after the graph read it."""
+        node = self.find_stale(root)
+        info = self.node_info(node) if node >= 0 else None
+        if info is None:
+            errors.raise_for_status(errors.ESTALE)
+        if info.op == 0:
+            what = (f"the leaf now holding {info.value!r} had its .data set after the graph "
+                    "read it")
+        else:
+            what = (f"a node of the graph (now holding {info.value!r}) was recomputed by a Tape "
+                    "run after the graph read it")
+        raise errors.StaleGraphError(
+            f"autograd: cannot differentiate this graph: {what}, so its values mix the old "
+            "and the new value and its gradients would be wrong. Build the graph again "
+            "from the new value (a Tape recomputes, so replay is never stale).")
 
     def node(self, node: int) -> NodeInfo:
         """The node's fields; RuntimeError for an id not in use."""
@@ -181,3 +232,30 @@ class Engine:
         self.flush()
         live, capacity, _free = self.get_stats()
         return {"live_nodes": live, "capacity": capacity}
+
+
+class Finalized(Engine):
+    """The engine of a Value whose ``__del__`` has run.  A finalizer elsewhere
+    in a garbage cycle can resurrect such a Value (PEP 442: ``__del__`` runs
+    once per object, and the object lives on); its node was handed to the
+    engine for release and may already belong to another Value.  Every use of
+    it raises, so it never reaches that node."""
+
+    __slots__ = ()
+    name = "finalized"
+
+    def __init__(self) -> None:
+        super().__init__({name: self._dead for name in HOT})
+
+    @staticmethod
+    def _dead(*args: Any) -> NoReturn:
+        raise ReferenceError(
+            "autograd: this Value was finalized (its __del__ ran during garbage collection) "
+            "and then resurrected by another object's finalizer; its node is released. "
+            "Keep the Value referenced from outside the garbage cycle.")
+
+    retain = node_info = find_stale = topo = gradients = id_array = _dead  # type: ignore[assignment]
+    descend = zero_grads = backward_checked = tape_new = _dead  # type: ignore[assignment]
+
+
+FINALIZED = Finalized()

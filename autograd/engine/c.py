@@ -39,10 +39,13 @@ _check_op_table()
 class CEngine(Engine):
     __slots__ = ()
     name = "c"
+    # ffi.new is the only allocation: a MemoryError comes before ag_release
+    release_is_all_or_nothing = True
 
     retain = lib.ag_retain
     check = lib.ag_check
     fail_after = lib.ag_fail_after
+    find_stale = lib.ag_find_stale
 
     def __init__(self) -> None:
         super().__init__({name: getattr(lib, "ag_" + name) for name in HOT})
@@ -50,6 +53,10 @@ class CEngine(Engine):
     @staticmethod
     def release(ids: list[int]) -> int:
         return lib.ag_release(ffi.new("int32_t[]", ids), len(ids))  # type: ignore[no-any-return]
+
+    @staticmethod
+    def collect(held: list[int]) -> int:
+        return lib.ag_collect(ffi.new("int32_t[]", held), len(held))  # type: ignore[no-any-return]
 
     @staticmethod
     def node_info(node: int) -> NodeInfo | None:

@@ -1,6 +1,7 @@
 """The pure-Python engine: csrc/ in Python, file for file.
 
     csrc/arena.c  -> arena.py    the nodes, reference counts, free list, bulk updates
+    csrc/stale.c  -> stale.py    a graph whose leaf changed after it was built
     csrc/sweep.c  -> sweep.py    the flat layout and the reverse sweep
     csrc/tape.c   -> tape.py     replay
     csrc/rules.h  -> rules.py    each op's value and local derivatives
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import Engine, NodeInfo
-from . import arena, sweep, tape
+from . import arena, stale, sweep, tape
 
 
 class PythonEngine(Engine):
@@ -28,6 +29,8 @@ class PythonEngine(Engine):
     check = staticmethod(arena.check)
     descend = staticmethod(arena.descend)
     zero_grads = staticmethod(arena.zero_grads)
+    find_stale = staticmethod(stale.find_stale)
+    collect = staticmethod(arena.collect)
     fail_after = staticmethod(arena.fail_after)
     backward_checked = staticmethod(sweep.backward_checked)
     topo = staticmethod(sweep.topo)

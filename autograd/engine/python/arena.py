@@ -11,6 +11,7 @@ not atomic.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -27,8 +28,9 @@ MAX_NODES = 2**31 // 2 - 1
 class Arena:
     """The storage of csrc/arena.h's ag_arena."""
 
-    __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "op",
-                 "count", "cap", "free_head", "nfree", "lock")
+    __slots__ = ("value", "grad", "c", "a", "b", "refs", "slot", "stamp", "op",
+                 "count", "cap", "free_head", "nfree", "epoch", "release_top", "shrink_below",
+                 "lock")
 
     def __init__(self) -> None:
         self.value: list[float] = []
@@ -38,11 +40,15 @@ class Arena:
         self.b: list[int] = []          # second input
         self.refs: list[int] = []       # Python handles plus consuming nodes
         self.slot: list[int] = []       # per node, for the sweep's sparse set (sweep.py)
+        self.stamp: list[int] = []      # the epoch of the node's value: when it was computed or set
         self.op: list[int] = []
         self.count = 0                  # ids below count have been handed out at least once
         self.cap = 0                    # length of every list above
         self.free_head = -1
         self.nfree = 0
+        self.epoch = 0                  # bumped by each write to a leaf's value (set_value, descend)
+        self.release_top = -1           # the release stack's top: see drain()
+        self.shrink_below = 0           # live nodes under which release tries to shrink
         # Re-entrant, unlike the C mutex: the garbage collector can run inside
         # any of these functions (at an allocation) and call a finalizer that
         # releases nodes (Value.__del__ through Engine.flush, a dropped tape).
@@ -52,6 +58,19 @@ class Arena:
 
 
 ar = Arena()
+
+
+# fork(): only the forking thread goes on in the child, so a lock another
+# thread held would stay held there forever.  The child gets it back free
+# (the lock's own builtin method: a Python function could be interrupted by
+# a signal before it ran).  Unlike C, the parent does not take the lock
+# before the fork: a blocking acquire is interruptible, and a Python thread
+# that holds it stopped where the interpreter switches threads, which is
+# also where it raises an interrupt: every function here leaves the arena
+# consistent there (see drain, compute_node, shrink, collect).
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=ar.lock._at_fork_reinit)  # type: ignore[attr-defined]
+
 
 # Test hook: allocations left before one is made to fail, -1 when off.
 fail_countdown = -1
@@ -86,7 +105,7 @@ def grow() -> int:
     extra = cap - ar.cap
     columns: list[tuple[list[Any], Any]] = [
         (ar.value, 0.0), (ar.grad, 0.0), (ar.c, 0.0), (ar.a, -1), (ar.b, -1), (ar.refs, 0), (ar.slot, 0),
-        (ar.op, FREE)]
+        (ar.stamp, 0), (ar.op, FREE)]
     for column, fill in columns:
         if injected_failure():
             return errors.ENOMEM
@@ -96,7 +115,38 @@ def grow() -> int:
             except MemoryError:
                 return errors.ENOMEM
     ar.cap = cap
+    ar.shrink_below = cap // 8
     return errors.OK
+
+
+def shrink() -> None:
+    """Give memory back once the live nodes fill less than an eighth of the
+    arena: see csrc/arena.c's shrink, step for step (no allocation event)."""
+    live = ar.count - ar.nfree
+    if ar.cap <= FIRST_CAPACITY or live >= ar.shrink_below:
+        return
+    ar.shrink_below = live // 2
+    op, a = ar.op, ar.a
+    count = ar.count
+    while count > 0 and op[count - 1] == FREE:
+        count -= 1
+    cap = FIRST_CAPACITY
+    while cap < 2 * count:
+        cap *= 2
+    if cap > ar.cap // 4:
+        return
+    free_head, nfree = -1, 0
+    for node in range(count - 1, -1, -1):
+        if op[node] == FREE:
+            a[node] = free_head
+            free_head = node
+            nfree += 1
+    ar.free_head, ar.nfree, ar.count, ar.cap = free_head, nfree, count, cap
+    ar.shrink_below = cap // 8
+    # cap first: a list longer than cap is fine, one shorter is not (an
+    # interrupt at the loop's back edge stops between two lists)
+    for column in (ar.value, ar.grad, ar.c, ar.a, ar.b, ar.refs, ar.slot, ar.stamp, ar.op):
+        del column[cap:]
 
 
 def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
@@ -120,6 +170,7 @@ def new_node(o: int, ia: int, ib: int, cc: float, out: float) -> int:
     ar.value[node] = out
     ar.grad[node] = 0.0
     ar.refs[node] = 1
+    ar.stamp[node] = ar.epoch
     return node
 
 
@@ -155,11 +206,18 @@ def compute_node(o: int, ia: int, ib: int, cc: float, record: bool) -> int:
         out = f(value[ia], y, cc)
         if not record:
             return new_node(LEAF, -1, -1, 0.0, out)
+        # the inputs' references first: an interrupt (raised at a call) can
+        # then only leave an extra reference, which ag.collect() reclaims,
+        # never a node with an edge its input does not count
+        refs = ar.refs
+        refs[ia] += 1
+        if ib >= 0:
+            refs[ib] += 1
         node = new_node(o, ia, ib, cc, out)
-        if node >= 0:
-            ar.refs[ia] += 1
+        if node < 0:
+            refs[ia] -= 1
             if ib >= 0:
-                ar.refs[ib] += 1
+                refs[ib] -= 1
         return node
 
 
@@ -193,6 +251,8 @@ def set_value(node: int, x: float) -> int:
         if ar.op[node] != LEAF:
             return errors.ENOTLEAF
         ar.value[node] = x
+        ar.epoch += 1
+        ar.stamp[node] = ar.epoch
         return errors.OK
 
 
@@ -213,30 +273,39 @@ def retain(node: int) -> int:
         return errors.OK
 
 
-def free_node(node: int) -> None:
-    ar.op[node] = FREE
-    ar.a[node] = ar.free_head
-    ar.b[node] = -1
-    ar.refs[node] = 0
-    ar.free_head = node
-    ar.nfree += 1
-
-
 def release_one(node: int) -> None:
     """Drop one reference; free what that leaves unused.  As in C, a node whose
     count reached zero holds in refs the node below it on the release stack."""
-    refs, a, b = ar.refs, ar.a, ar.b
+    refs = ar.refs
     refs[node] -= 1
     if refs[node] > 0:
         return
-    top = node
-    refs[node] = -1
-    while top >= 0:
-        node = top
+    refs[node] = ar.release_top
+    ar.release_top = node
+    drain()
+
+
+def drain() -> None:
+    """Free the nodes on the release stack and what that leaves unused.
+
+    The stack's top lives in ar.release_top, not in a local as in C: C runs
+    to its end, but CPython may raise KeyboardInterrupt here.  It raises
+    asynchronous exceptions only at a function's entry, after a call and at
+    a loop's back edge; the loop body makes no call (free_node is written
+    out), so at any of those points the stack is whole, and the next release,
+    check or collect finishes the cascade."""
+    refs, a, b, op = ar.refs, ar.a, ar.b, ar.op
+    while ar.release_top >= 0:
+        node = ar.release_top
         ia = a[node]
         ib = b[node]
         top = refs[node]
-        free_node(node)
+        op[node] = FREE             # free_node(node)
+        a[node] = ar.free_head
+        b[node] = -1
+        refs[node] = 0
+        ar.free_head = node
+        ar.nfree += 1
         if ia >= 0:
             refs[ia] -= 1
             if refs[ia] == 0:
@@ -247,6 +316,7 @@ def release_one(node: int) -> None:
             if refs[ib] == 0:
                 refs[ib] = top
                 top = ib
+        ar.release_top = top
 
 
 def release(ids: list[int]) -> int:
@@ -254,6 +324,7 @@ def release(ids: list[int]) -> int:
     and reported by EBADID once all the others are released."""
     status = errors.OK
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         op, refs, count = ar.op, ar.refs, ar.count
         for node in ids:
             # is_live, written out: this runs once per Value dropped
@@ -261,6 +332,7 @@ def release(ids: list[int]) -> int:
                 release_one(node)
             else:
                 status = errors.EBADID
+        shrink()
     return status
 
 
@@ -276,6 +348,7 @@ def node_info(node: int) -> tuple[int, int, int, int, float, float, float] | Non
 def get_stats() -> tuple[int, int, int]:
     """(live_nodes, capacity, free_nodes)."""
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         return (ar.count - ar.nfree, ar.cap, ar.nfree)
 
 
@@ -284,6 +357,7 @@ def check() -> int:
     csrc/arena.c's ag_check."""
     bad = 0
     with ar.lock:
+        drain()     # a cascade an interrupt stopped
         if injected_failure():
             return errors.ENOMEM
         op, a, b, refs, count = ar.op, ar.a, ar.b, ar.refs, ar.count
@@ -342,9 +416,12 @@ def descend(ids: list[int], lr: float) -> int:
                 return errors.EBADID
             if op[node] != LEAF:
                 return errors.ENOTLEAF
+        ar.epoch += 1
+        epoch, stamp = ar.epoch, ar.stamp
         for node in ids:
             step = lr * grad[node]
             value[node] = value[node] - step
+            stamp[node] = epoch
     return errors.OK
 
 
@@ -357,3 +434,41 @@ def zero_grads(ids: list[int]) -> int:
         for node in ids:
             grad[node] = 0.0
     return errors.OK
+
+
+def collect(held: list[int]) -> int:
+    """Drop the handles no Python object holds any more: see csrc/arena.c's
+    ag_collect.  The number dropped, or EBADID / ENOMEM with nothing changed."""
+    with ar.lock:
+        drain()     # a cascade an interrupt stopped
+        if injected_failure():
+            return errors.ENOMEM
+        op, a, b, refs, count = ar.op, ar.a, ar.b, ar.refs, ar.count
+        expected = [0] * (count + 1)
+        for node in held:
+            if not is_live(node):
+                return errors.EBADID
+            expected[node] += 1
+        for node in range(count):
+            if op[node] == FREE:
+                continue
+            if a[node] >= 0:
+                expected[a[node]] += 1
+            if b[node] >= 0:
+                expected[b[node]] += 1
+        dropped = 0
+        for node in range(count):
+            if op[node] == FREE or refs[node] <= max(expected[node], 1):
+                continue
+            dropped += refs[node] - max(expected[node], 1)
+            refs[node] = max(expected[node], 1)
+        # a node nothing holds (one reference left) has no edge into it
+        # either: no cascade from another reaches it, so each is freed by its
+        # own; stopped anywhere, what is left is whole, and a leak at worst
+        for node in range(count):
+            if op[node] != FREE and expected[node] == 0 and refs[node] == 1:
+                dropped += 1
+                release_one(node)
+        if dropped:
+            shrink()
+        return dropped

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 from ... import errors
 from .arena import ARITY, LEAF, ar, injected_failure, is_live
 from .rules import LOCAL_GRADS
+from .stale import stale_input
 
 # A rule hook: (position, adjoint) -> what the node sends to its inputs a and
 # b (None for an input that needs nothing), or None to skip the node.
@@ -151,6 +152,8 @@ def backward_sweep(root: int, seed: float, anomaly: list[Any] | None) -> int:
         f = flat_order(root)
         if isinstance(f, int):
             return f
+        if stale_input(f) >= 0:     # stale.py
+            return errors.ESTALE
         status = sweep(f, seed, ar.grad if anomaly is None else None, anomaly)
         if status == errors.OK and anomaly is not None:
             grad, ids, adjoint = ar.grad, f.id, f.adjoint
@@ -185,6 +188,8 @@ def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
         f = flat_order(root)
         if isinstance(f, int):
             return f
+        if stale_input(f) >= 0:
+            return errors.ESTALE
         sweep(f, seed)
         slot = ar.slot
         for i in range(1, f.n + 1):     # slot now as a sparse set by position

@@ -99,6 +99,7 @@ def tape_run(t: Tape, seed: float) -> float:
         for i in range(nleaf + 1, n + 1):
             avalue[ids[i]] = value[i]
             agrad[ids[i]] = 0.0 + adjoint[i]    # as a fresh grad: -0.0 becomes +0.0
+            ar.stamp[ids[i]] = ar.epoch         # recomputed from the leaves as they are (stale.py)
         return value[n]
 
 
