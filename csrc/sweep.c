@@ -21,6 +21,7 @@
 
 #include "rules.h"
 #include "sweep.h"
+#include "tile.h"
 
 /* How many nodes ahead the reverse sweep asks for scattered data. */
 #define AG_PREFETCH 16
@@ -240,3 +241,84 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
     ag_unlock();
     return n;
 }
+
+/* ---- the sweep over a tile of rows -------------------------------------
+ * ag_sweep_tile is ag_sweep run for several rows side by side: the same
+ * nodes in the same order, each rule applied to every row before the next
+ * node.  Within a row every operation and its order are ag_sweep's (the
+ * rules are rules.h's rows, expanded once more), so each row's adjoints are
+ * bit for bit those ag_sweep computes for it; only the loop over rows is
+ * new, and that loop is what the compiler vectorises.  The unit is built
+ * at -O3 (gcc's -O2 vectorises only the cheapest loops), still without
+ * contraction into FMA and without -ffast-math; on x86-64 with gcc the
+ * function is also compiled for AVX-512 and AVX2, picked at load time. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3", "fp-contract=off")
+#endif
+/* local_grads_tile: into da[r] and db[r], the adjoints op sends to its
+ * inputs in row r, given the rows of its inputs' values (xs, ys), its
+ * value (outs) and its adjoint (gs): ag_local_grads, row by row. */
+static AG_TILE_INLINE void local_grads_tile(int op, int64_t rows, const double *restrict xs,
+                                            const double *restrict ys, double c,
+                                            const double *restrict outs, const double *restrict gs,
+                                            double *restrict da, double *restrict db)
+{
+    (void)c;
+    switch (op) {
+#define AG_BACKWARD_TILE_CASE(name, value, grad_a, grad_b) \
+    case AG_OP_##name: \
+        for (int64_t r = 0; r < rows; r++) { \
+            const double x = xs[r], y = ys[r], out = outs[r], g = gs[r]; \
+            (void)x; (void)y; (void)out; \
+            da[r] = (grad_a); \
+            db[r] = (grad_b); \
+        } \
+        break;
+    AG_RULES(AG_BACKWARD_TILE_CASE)
+#undef AG_BACKWARD_TILE_CASE
+    default: break;     /* a leaf: the caller never asks */
+    }
+}
+
+/* add_rows: dst[r] += src[r] for each row. */
+static AG_TILE_INLINE void add_rows(double *restrict dst, const double *restrict src, int64_t rows)
+{
+    for (int64_t r = 0; r < rows; r++) dst[r] += src[r];
+}
+
+/* ag_sweep_tile: ag_sweep for `rows` rows at once.  value holds the tile
+ * of f's values (position AG_NONE's row all 0.0); adjoint (a tile) receives
+ * d(root)/d(node i) * seed for each row; f's own value and adjoint arrays
+ * are not read.  scratch has room for 2 * stride doubles.  No grads and no
+ * anomaly check: the batched run (tape.c) reads the adjoints it needs from
+ * the tile.  Goes down to position `first`, as ag_sweep.  Returns AG_OK. */
+AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, double seed, int64_t rows,
+                                 int64_t stride, const double *value, double *adjoint,
+                                 double *scratch)
+{
+    const int64_t n = f->n;
+    const int32_t *a = f->a, *b = f->b;
+    const uint8_t *op = f->op;
+    const double *c = f->c;
+    double *da = scratch, *db = scratch + stride;
+    for (int64_t i = 0; i <= n; i++) {
+        double *g = AG_TILE_AT(adjoint, i, stride);
+        for (int64_t r = 0; r < rows; r++) g[r] = 0.0;
+    }
+    for (int64_t r = 0; r < rows; r++) AG_TILE_AT(adjoint, n, stride)[r] = seed;
+    for (int64_t i = n; i >= first; i--) {
+        if (op[i] == AG_OP_LEAF) continue;
+        local_grads_tile(op[i], rows, AG_TILE_AT(value, a[i], stride), AG_TILE_AT(value, b[i], stride),
+                         c[i], AG_TILE_AT(value, i, stride), AG_TILE_AT(adjoint, i, stride), da, db);
+        /* da first, then db, row by row as ag_sweep; when a == b the two
+         * loops still add in that order in every row */
+        add_rows(AG_TILE_AT(adjoint, a[i], stride), da, rows);
+        if (b[i] != AG_NONE) add_rows(AG_TILE_AT(adjoint, b[i], stride), db, rows);
+    }
+    return AG_OK;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif

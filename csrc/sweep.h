@@ -1,5 +1,6 @@
 /* sweep.h: a graph laid out flat, and the one reverse sweep over it;
- * shared by sweep.c (backward, gradients, topo) and tape.c (replay). */
+ * shared by sweep.c (backward, gradients, topo) and tape.c (replay, batched
+ * replay). */
 #ifndef AUTOGRAD_SWEEP_H
 #define AUTOGRAD_SWEEP_H
 
@@ -29,5 +30,14 @@ typedef struct {
 void ag_flat_carve(ag_flat *f, void *block, int64_t cap);
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root);
 int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *anomaly);
+
+/* A tile: the values or adjoints of one flat graph for `rows` rows at once,
+ * laid out by position, then by row: position i's row r at [i * stride + r]
+ * (stride >= rows).  The sweep then applies one op to a whole row of a tile,
+ * a loop the compiler can vectorise. */
+#define AG_TILE_AT(tile, i, stride) ((tile) + (int64_t)(i) * (stride))
+
+int ag_sweep_tile(const ag_flat *f, int64_t first, double seed, int64_t rows, int64_t stride,
+                  const double *value, double *adjoint, double *scratch);
 
 #endif

@@ -11,12 +11,24 @@
  *
  * The tape holds one reference on every node of its graph, so no id it names
  * can be freed and handed to another node while it lives.
+ *
+ * A batched run (ag_tape_run_batch) is a run per row of input columns, done
+ * in tiles of rows: the forward pass and ag_sweep_tile apply each node's
+ * rule to a whole tile row before the next node, the rows' adjoints of the
+ * shared leaves are then added into their grads tile after tile, row by row
+ * in row order.  The arena is read once before the rows and written once
+ * after them, so no row takes its lock; several threads may run tiles, and
+ * each tile waits for its turn to add its rows, so the sums are those of
+ * one thread.
  * autograd/engine/python/tape.py is the twin of this file.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rules.h"
 #include "sweep.h"
+#include "tile.h"
 
 struct ag_tape {
     ag_flat f;          /* the graph, with values and adjoints of the current run */
@@ -120,4 +132,289 @@ void ag_tape_free(ag_tape *t)
     (void)status;   /* the tape's nodes are live: it holds them */
     free(t->block);
     free(t);
+}
+
+/* ag_tape_leaves: write into out (room for cap ids) the ids of the tape's
+ * leaves, in their order on the tape.  Returns their number (nothing is
+ * written when it exceeds cap). */
+int64_t ag_tape_leaves(const ag_tape *t, int32_t *out, int64_t cap)
+{
+    if (t->nleaf <= cap)
+        for (int64_t i = 0; i < t->nleaf; i++) out[i] = t->f.id[i + 1];
+    return t->nleaf;
+}
+
+/* ---- batched replay ---------------------------------------------------- */
+
+/* The tile of rows a batched run works on: 64 rows, fewer when the value
+ * and adjoint tiles of a long graph would not stay in a core's cache. */
+#define AG_TILE_ROWS 64
+#define AG_TILE_MIN_ROWS 8
+#define AG_TILE_BYTES (512 * 1024)
+
+/* One batched run: what its threads share.  Everything but acc, next_tile
+ * and reduced is read-only while the threads run. */
+typedef struct {
+    const ag_tape *t;
+    int64_t nrows, stride, ntiles;
+    double seed;
+    int64_t ncol;
+    const int32_t *col_pos;     /* by column: the position of the leaf it feeds */
+    double *const *col;         /* by column: its nrows values */
+    int64_t ngrad;
+    const int32_t *grad_pos;    /* by grads_of entry: the leaf's position */
+    double *const *grad_out;    /* by grads_of entry: room for nrows adjoints */
+    double *values_out;         /* room for nrows root values */
+    int64_t nshared;            /* leaves whose grads accumulate (NULL acc: none) */
+    const int32_t *shared_pos;
+    double *acc;                /* by shared leaf: its grad, rows added so far */
+    const double *leaf_value;   /* by position 1 .. nleaf: the arena's values */
+    pthread_mutex_t lock;       /* guards next_tile and reduced */
+    pthread_cond_t turn;
+    int64_t next_tile;
+    int64_t reduced;            /* tiles 0 .. reduced - 1 are added into acc */
+} batch;
+
+/* One thread's tiles. */
+typedef struct {
+    batch *job;
+    double *value, *adjoint;    /* tiles of (n + 1) * stride */
+    double *scratch;            /* 2 * stride, for ag_sweep_tile */
+} worker;
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3", "fp-contract=off")
+#endif
+
+/* forward_tile: outs[r], the value of op in row r: ag_forward, row by row. */
+static AG_TILE_INLINE void forward_tile(int op, int64_t rows, const double *restrict xs,
+                                        const double *restrict ys, double c, double *restrict outs)
+{
+    (void)c;
+    switch (op) {
+#define AG_FORWARD_TILE_CASE(name, value, grad_a, grad_b) \
+    case AG_OP_##name: \
+        for (int64_t r = 0; r < rows; r++) { \
+            const double x = xs[r], y = ys[r]; \
+            (void)x; (void)y; \
+            outs[r] = (value); \
+        } \
+        break;
+    AG_RULES(AG_FORWARD_TILE_CASE)
+#undef AG_FORWARD_TILE_CASE
+    default: break;     /* a leaf: its value is given */
+    }
+}
+
+/* run_tile: rows row0 .. row0 + rows - 1 in w's tiles: the columns into
+ * their leaves, every other node's value as ag_tape_run computes it, the
+ * sweep, and the root values and grads_of adjoints out.  The shared leaves'
+ * adjoints stay in w->adjoint for add_tile. */
+AG_TILE_CLONES static void run_tile(worker *w, int64_t row0, int64_t rows)
+{
+    const batch *job = w->job;
+    const ag_flat *f = &job->t->f;
+    const int64_t n = f->n, nleaf = job->t->nleaf, stride = job->stride;
+    const int32_t *a = f->a, *b = f->b;
+    const uint8_t *op = f->op;
+    const double *c = f->c;
+    double *value = w->value, *adjoint = w->adjoint;
+    for (int64_t j = 0; j < job->ncol; j++)
+        memcpy(AG_TILE_AT(value, job->col_pos[j], stride), job->col[j] + row0, (size_t)rows * sizeof(double));
+    for (int64_t i = nleaf + 1; i <= n; i++)
+        forward_tile(op[i], rows, AG_TILE_AT(value, a[i], stride), AG_TILE_AT(value, b[i], stride), c[i],
+                     AG_TILE_AT(value, i, stride));
+    (void)ag_sweep_tile(f, nleaf + 1, job->seed, rows, stride, value, adjoint, w->scratch);
+    memcpy(job->values_out + row0, AG_TILE_AT(value, n, stride), (size_t)rows * sizeof(double));
+    for (int64_t j = 0; j < job->ngrad; j++)
+        memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, job->grad_pos[j], stride),
+               (size_t)rows * sizeof(double));
+}
+
+/* add_tile: add the tile's rows of the shared leaves' adjoints into acc,
+ * row after row, as ag_tape_run adds each run's into the grads. */
+AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int64_t rows)
+{
+    const int64_t stride = job->stride, nshared = job->nshared;
+    const int32_t *pos = job->shared_pos;
+    double *acc = job->acc;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t s = 0; s < nshared; s++) acc[s] += adjoint[(int64_t)pos[s] * stride + r];
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* run_tiles: a thread's loop: claim the next tile, run it, wait for the
+ * tiles before it to be added, add it.  Tiles are claimed in increasing
+ * order, so the lowest tile not yet added always belongs to a thread that
+ * waits for nothing: no thread waits forever. */
+static void *run_tiles(void *arg)
+{
+    worker *w = arg;
+    batch *job = w->job;
+    const int64_t nleaf = job->t->nleaf, stride = job->stride;
+    for (int64_t r = 0; r < stride; r++) AG_TILE_AT(w->value, AG_NONE, stride)[r] = 0.0;
+    for (int64_t p = 1; p <= nleaf; p++)
+        for (int64_t r = 0; r < stride; r++) AG_TILE_AT(w->value, p, stride)[r] = job->leaf_value[p];
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        int64_t k = job->next_tile++;
+        pthread_mutex_unlock(&job->lock);
+        if (k >= job->ntiles) break;
+        int64_t row0 = k * stride;
+        int64_t rows = job->nrows - row0 < stride ? job->nrows - row0 : stride;
+        run_tile(w, row0, rows);
+        pthread_mutex_lock(&job->lock);
+        while (job->reduced != k) pthread_cond_wait(&job->turn, &job->lock);
+        pthread_mutex_unlock(&job->lock);
+        if (job->acc != NULL) add_tile(job, w->adjoint, rows);
+        pthread_mutex_lock(&job->lock);
+        job->reduced = k + 1;
+        pthread_cond_broadcast(&job->turn);
+        pthread_mutex_unlock(&job->lock);
+    }
+    return NULL;
+}
+
+/* leaf_position: the position of leaf id on t (1 .. nleaf), or 0. */
+static int64_t leaf_position(const ag_tape *t, int32_t id)
+{
+    for (int64_t p = 1; p <= t->nleaf; p++)
+        if (t->f.id[p] == id) return p;
+    return 0;
+}
+
+/* ag_tape_run_batch: for each row i < nrows, in order, what ag_tape_run
+ * does after the leaves col_ids[j] took the values cols[j][i] (j < ncol),
+ * bit for bit: values[i] receives the root's value, grads[k][i] the adjoint
+ * d(root)/d(grad_ids[k]) * seed (k < ngrad), and with accumulate != 0 the
+ * adjoint of every other leaf is added into its grad, row after row.  The
+ * columns' leaves keep their values and grads; the other nodes of the tape
+ * keep theirs (those of the last ag_tape_run).  Up to `threads` threads run
+ * the rows (each tile of rows on one thread); the results do not depend on
+ * how many.  The arena is locked only before and after the rows.
+ *
+ * Returns AG_OK; AG_EBADID, with nothing changed, if a column's id is not
+ * a leaf on the tape or is given twice, or a grads_of id is not a leaf on
+ * the tape; AG_ENOMEM with nothing changed.  A thread that cannot be
+ * started leaves its share to the others. */
+int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double **cols, int64_t ncol,
+                      double seed, const int32_t *grad_ids, double **grads, int64_t ngrad,
+                      double *values, int accumulate, int threads)
+{
+    ag_arena *ar = &ag_global_arena;
+    const ag_flat *f = &t->f;
+    const int64_t n = f->n, nleaf = t->nleaf;
+    if (nrows < 0 || ncol < 0 || ngrad < 0) return AG_EBADID;
+    int64_t stride = AG_TILE_ROWS;
+    while (stride > AG_TILE_MIN_ROWS && (n + 1) * stride * 2 * (int64_t)sizeof(double) > AG_TILE_BYTES)
+        stride /= 2;
+    if (nrows < stride) stride = nrows < 1 ? 1 : nrows;
+    int64_t ntiles = (nrows + stride - 1) / stride;
+    int64_t nthreads = threads < 1 ? 1 : threads;
+    if (nthreads > ntiles) nthreads = ntiles < 1 ? 1 : ntiles;
+
+    batch job;
+    memset(&job, 0, sizeof job);
+    /* one block: the shared leaves' sums, the leaves' values, the workers
+     * and their threads, positions and roles by leaf */
+    size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
+    size_t plan_bytes = ints * sizeof(int32_t) + (size_t)(nleaf + nleaf + 2) * sizeof(double)
+                        + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t)) + 64;
+    size_t tile_doubles = (size_t)(2 * (n + 1) + 2) * (size_t)stride;
+    ag_lock();
+    char *plan = ag_alloc(plan_bytes);
+    double *tiles = plan == NULL ? NULL : ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
+    if (tiles == NULL) {
+        ag_unlock();
+        free(plan);
+        return AG_ENOMEM;
+    }
+    double *acc = (double *)plan;                   /* by shared leaf */
+    double *leaf_value = acc + nleaf;               /* by position 0 .. nleaf */
+    worker *w = (worker *)(leaf_value + nleaf + 1);
+    pthread_t *thread = (pthread_t *)(w + nthreads);
+    int32_t *col_pos = (int32_t *)(thread + nthreads);
+    int32_t *grad_pos = col_pos + ncol;
+    int32_t *shared_pos = grad_pos + ngrad;
+    int32_t *is_col = shared_pos + nleaf;           /* by position 0 .. nleaf */
+    int status = AG_OK;
+    for (int64_t p = 0; p <= nleaf; p++) is_col[p] = 0;
+    for (int64_t j = 0; j < ncol && status == AG_OK; j++) {
+        int64_t p = leaf_position(t, col_ids[j]);
+        if (p == 0 || is_col[p]) status = AG_EBADID;
+        else is_col[p] = 1, col_pos[j] = (int32_t)p;
+    }
+    for (int64_t k = 0; k < ngrad && status == AG_OK; k++) {
+        int64_t p = leaf_position(t, grad_ids[k]);
+        if (p == 0) status = AG_EBADID;
+        else grad_pos[k] = (int32_t)p;
+    }
+    int64_t nshared = 0;
+    for (int64_t p = 1; p <= nleaf && status == AG_OK; p++) {
+        leaf_value[p] = ar->value[f->id[p]];
+        if (!is_col[p]) {
+            shared_pos[nshared] = (int32_t)p;
+            acc[nshared++] = ar->grad[f->id[p]];
+        }
+    }
+    ag_unlock();
+    if (status != AG_OK || nrows == 0) {
+        free(tiles);
+        free(plan);
+        return status;
+    }
+
+    job.t = t;
+    job.nrows = nrows;
+    job.stride = stride;
+    job.ntiles = ntiles;
+    job.seed = seed;
+    job.ncol = ncol;
+    job.col_pos = col_pos;
+    job.col = cols;
+    job.ngrad = ngrad;
+    job.grad_pos = grad_pos;
+    job.grad_out = grads;
+    job.values_out = values;
+    job.nshared = nshared;
+    job.shared_pos = shared_pos;
+    job.acc = accumulate ? acc : NULL;
+    job.leaf_value = leaf_value;
+    if (pthread_mutex_init(&job.lock, NULL) != 0) {
+        free(tiles);
+        free(plan);
+        return AG_ENOMEM;
+    }
+    if (pthread_cond_init(&job.turn, NULL) != 0) {
+        pthread_mutex_destroy(&job.lock);
+        free(tiles);
+        free(plan);
+        return AG_ENOMEM;
+    }
+    for (int64_t k = 0; k < nthreads; k++) {
+        w[k].job = &job;
+        w[k].value = tiles + (size_t)k * tile_doubles;
+        w[k].adjoint = w[k].value + (size_t)(n + 1) * (size_t)stride;
+        w[k].scratch = w[k].adjoint + (size_t)(n + 1) * (size_t)stride;
+    }
+    int64_t started = 1;    /* worker 0 is this thread */
+    for (int64_t k = 1; k < nthreads; k++)
+        if (pthread_create(&thread[started], NULL, run_tiles, &w[started]) == 0) started++;
+    (void)run_tiles(&w[0]);
+    for (int64_t k = 1; k < started; k++) pthread_join(thread[k], NULL);
+    pthread_cond_destroy(&job.turn);
+    pthread_mutex_destroy(&job.lock);
+
+    if (accumulate) {
+        ag_lock();
+        for (int64_t s = 0; s < nshared; s++) ar->grad[f->id[shared_pos[s]]] = acc[s];
+        ag_unlock();
+    }
+    free(tiles);
+    free(plan);
+    return AG_OK;
 }

@@ -36,6 +36,8 @@ class PythonEngine(Engine):
     tape_size = staticmethod(tape.tape_size)
     tape_run = staticmethod(tape.tape_run)
     tape_free = staticmethod(tape.tape_free)
+    tape_leaves = staticmethod(tape.tape_leaves)
+    tape_run_batch = staticmethod(tape.tape_run_batch)
     id_array = staticmethod(list)
 
     def __init__(self) -> None:

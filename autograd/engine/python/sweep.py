@@ -205,3 +205,58 @@ def topo(root: int) -> list[int] | int:
         if isinstance(f, int):
             return f
         return f.id[1:]
+
+
+def tile_at(i: int, stride: int) -> int:
+    """Where position i's rows start in a tile (C's AG_TILE_AT): a tile holds
+    the values or adjoints of a flat graph for several rows, position i's
+    row r at i * stride + r."""
+    return i * stride
+
+
+def local_grads_tile(op: int, rows: int, value: list[float], xs: int, ys: int, c: float, outs: int,
+                     adjoint: list[float], gs: int, da: list[float], db: list[float]) -> None:
+    """Into da[r] and db[r], the adjoints op sends to its inputs in row r,
+    given the rows of its inputs' values (at value[xs], value[ys]), its
+    value (value[outs]) and its adjoint (adjoint[gs]): the op's rule, row by
+    row."""
+    grads = LOCAL_GRADS[op]
+    for r in range(rows):
+        da[r], db[r] = grads(value[xs + r], value[ys + r], c, value[outs + r], adjoint[gs + r])  # type: ignore[misc]
+
+
+def add_rows(dst: list[float], at: int, src: list[float], rows: int) -> None:
+    """dst[at + r] += src[r] for each row."""
+    for r in range(rows):
+        dst[at + r] += src[r]
+
+
+def sweep_tile(f: Flat, first: int, seed: float, rows: int, stride: int, value: list[float],
+               adjoint: list[float], scratch: tuple[list[float], list[float]]) -> int:
+    """sweep for ``rows`` rows at once: the same nodes in the same order, each
+    rule applied to every row before the next node, so each row's adjoints
+    are those sweep computes for it.  value holds the tile of f's values
+    (position NONE's row all 0.0); adjoint (a tile) receives d(root)/d(node
+    i) * seed for each row.  scratch: two lists of stride floats.  No grads, no
+    anomaly check; down to position ``first``.  Returns OK."""
+    n = f.n
+    a, b, op, c = f.a, f.b, f.op, f.c
+    da, db = scratch
+    for i in range(n + 1):
+        at = tile_at(i, stride)
+        for r in range(rows):
+            adjoint[at + r] = 0.0
+    at = tile_at(n, stride)
+    for r in range(rows):
+        adjoint[at + r] = seed
+    for i in range(n, first - 1, -1):
+        if op[i] == LEAF:
+            continue
+        local_grads_tile(op[i], rows, value, tile_at(a[i], stride), tile_at(b[i], stride), c[i],
+                         tile_at(i, stride), adjoint, tile_at(i, stride), da, db)
+        # da first, then db, row by row as sweep; when a == b the two loops
+        # still add in that order in every row
+        add_rows(adjoint, tile_at(a[i], stride), da, rows)
+        if b[i] != NONE:
+            add_rows(adjoint, tile_at(b[i], stride), db, rows)
+    return errors.OK

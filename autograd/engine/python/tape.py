@@ -4,14 +4,25 @@ A tape keeps one flat graph (sweep.Flat), its leaves moved first (positions
 1 .. nleaf).  Replaying reads the leaves' current values, recomputes the
 other values with the ops' rules, runs the same sweep as backward over the
 other nodes, and writes values and grads back.
+
+A batched run (tape_run_batch) is a run per row of input columns, in tiles
+of rows: each node's rule applied to a whole tile row before the next node
+(sweep_tile), the shared leaves' adjoints added into their grads tile after
+tile, row by row in row order; the arena is read once before the rows and
+written once after them.  Threads take tiles as C's do, and each tile waits
+for its turn to add its rows.
 """
 
 from __future__ import annotations
 
+import threading
+from array import array
+from typing import Any
+
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, Flat, flat_order, sweep
+from .sweep import NONE, Flat, flat_order, sweep, sweep_tile, tile_at
 
 
 class Tape:
@@ -108,3 +119,195 @@ def tape_free(t: Tape) -> None:
     if f is not None:
         t.f = None
         release(f.id[1:])
+
+
+def tape_leaves(t: Tape) -> list[int]:
+    """The ids of the tape's leaves, in their order on the tape."""
+    f = t.f
+    assert f is not None
+    return f.id[1:t.nleaf + 1]
+
+
+# --- batched replay ----------------------------------------------------------
+# C's AG_TILE_ROWS, AG_TILE_MIN_ROWS, AG_TILE_BYTES: 64 rows a tile, fewer
+# when a long graph's value and adjoint tiles would not stay in cache.
+TILE_ROWS = 64
+TILE_MIN_ROWS = 8
+TILE_BYTES = 512 * 1024
+
+
+class Batch:
+    """One batched run: what its threads share (C's batch)."""
+
+    __slots__ = ("t", "nrows", "stride", "ntiles", "seed", "col_pos", "col", "grad_pos", "grad_out",
+                 "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced")
+
+
+class Worker:
+    """One thread's tiles (C's worker)."""
+
+    __slots__ = ("job", "value", "adjoint", "scratch")
+
+
+def forward_tile(op: int, rows: int, value: list[float], xs: int, ys: int, c: float, outs: int) -> None:
+    """value[outs + r], the value of op in row r: the op's rule, row by row."""
+    fwd = FORWARD[op]
+    for r in range(rows):
+        value[outs + r] = fwd(value[xs + r], value[ys + r], c)  # type: ignore[misc]
+
+
+def run_tile(w: Worker, row0: int, rows: int) -> None:
+    """Rows row0 .. row0 + rows - 1 in w's tiles: the columns into their
+    leaves, every other value as tape_run computes it, the sweep, the root
+    values and grads_of adjoints out."""
+    job = w.job
+    f = job.t.f
+    n, nleaf, stride = f.n, job.t.nleaf, job.stride
+    a, b, op, c = f.a, f.b, f.op, f.c
+    value, adjoint = w.value, w.adjoint
+    for pos, col in zip(job.col_pos, job.col):
+        at = tile_at(pos, stride)
+        for r in range(rows):
+            value[at + r] = col[row0 + r]
+    for i in range(nleaf + 1, n + 1):
+        forward_tile(op[i], rows, value, tile_at(a[i], stride), tile_at(b[i], stride), c[i],
+                     tile_at(i, stride))
+    sweep_tile(f, nleaf + 1, job.seed, rows, stride, value, adjoint, w.scratch)
+    at = tile_at(n, stride)
+    for r in range(rows):
+        job.values_out[row0 + r] = value[at + r]
+    for pos, out in zip(job.grad_pos, job.grad_out):
+        at = tile_at(pos, stride)
+        for r in range(rows):
+            out[row0 + r] = adjoint[at + r]
+
+
+def add_tile(job: Batch, adjoint: list[float], rows: int) -> None:
+    """Add the tile's rows of the shared leaves' adjoints into acc, row
+    after row, as tape_run adds each run's into the grads."""
+    stride, pos, acc = job.stride, job.shared_pos, job.acc
+    for r in range(rows):
+        for s in range(len(pos)):
+            acc[s] += adjoint[pos[s] * stride + r]
+
+
+def run_tiles(w: Worker) -> None:
+    """A thread's loop: claim the next tile, run it, wait for the tiles
+    before it to be added, add it."""
+    job = w.job
+    nleaf, stride = job.t.nleaf, job.stride
+    for r in range(stride):
+        w.value[tile_at(NONE, stride) + r] = 0.0
+    for p in range(1, nleaf + 1):
+        for r in range(stride):
+            w.value[tile_at(p, stride) + r] = job.leaf_value[p]
+    while True:
+        with job.turn:
+            k = job.next_tile
+            job.next_tile += 1
+        if k >= job.ntiles:
+            break
+        row0 = k * stride
+        rows = min(stride, job.nrows - row0)
+        run_tile(w, row0, rows)
+        with job.turn:
+            while job.reduced != k:
+                job.turn.wait()
+        if job.acc is not None:
+            add_tile(job, w.adjoint, rows)
+        with job.turn:
+            job.reduced = k + 1
+            job.turn.notify_all()
+
+
+def leaf_position(t: Tape, node: int) -> int:
+    """The position of leaf ``node`` on t (1 .. nleaf), or 0."""
+    f = t.f
+    assert f is not None
+    for p in range(1, t.nleaf + 1):
+        if f.id[p] == node:
+            return p
+    return 0
+
+
+def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], seed: float,
+                   grad_ids: list[int], accumulate: bool, threads: int
+                   ) -> tuple[array[float], list[array[float]]] | int:
+    """For each row i < nrows, in order, what tape_run does after the leaves
+    col_ids[j] took the values cols[j][i], bit for bit: returns (values,
+    grads) with values[i] the root's value and grads[k][i] the adjoint
+    d(root)/d(grad_ids[k]) * seed (array('d'), as C's); with accumulate, every other leaf's
+    adjoint is added into its grad, row after row.  The columns' leaves and
+    the tape's other nodes keep their values and grads.  Up to ``threads``
+    threads run the tiles; the results do not depend on how many.  EBADID
+    (nothing changed) for a column id that is not a leaf on the tape or is
+    given twice, or a grads_of id that is not a leaf on the tape; ENOMEM."""
+    f = t.f
+    assert f is not None
+    n, nleaf = f.n, t.nleaf
+    if nrows < 0:
+        return errors.EBADID
+    stride = TILE_ROWS
+    while stride > TILE_MIN_ROWS and (n + 1) * stride * 2 * 8 > TILE_BYTES:
+        stride //= 2
+    if nrows < stride:
+        stride = max(nrows, 1)
+    ntiles = (nrows + stride - 1) // stride
+    nthreads = max(threads, 1)
+    if nthreads > ntiles:
+        nthreads = max(ntiles, 1)
+    with ar.lock:
+        if injected_failure() or injected_failure():    # C's plan and tiles
+            return errors.ENOMEM
+        is_col = [False] * (nleaf + 1)
+        col_pos = []
+        for node in col_ids:
+            p = leaf_position(t, node)
+            if p == 0 or is_col[p]:
+                return errors.EBADID
+            is_col[p] = True
+            col_pos.append(p)
+        grad_pos = []
+        for node in grad_ids:
+            p = leaf_position(t, node)
+            if p == 0:
+                return errors.EBADID
+            grad_pos.append(p)
+        leaf_value = [0.0] * (nleaf + 1)
+        shared_pos: list[int] = []
+        acc: list[float] = []
+        for p in range(1, nleaf + 1):
+            leaf_value[p] = ar.value[f.id[p]]
+            if not is_col[p]:
+                shared_pos.append(p)
+                acc.append(ar.grad[f.id[p]])
+    values = [0.0] * nrows
+    grads = [[0.0] * nrows for _ in grad_ids]
+    if nrows == 0:
+        return array("d", values), [array("d", g) for g in grads]
+    job = Batch()
+    job.t, job.nrows, job.stride, job.ntiles, job.seed = t, nrows, stride, ntiles, seed
+    job.col_pos, job.col, job.grad_pos, job.grad_out = col_pos, cols, grad_pos, grads
+    job.values_out, job.shared_pos, job.leaf_value = values, shared_pos, leaf_value
+    job.acc = acc if accumulate else None
+    job.turn = threading.Condition()
+    job.next_tile, job.reduced = 0, 0
+    workers = []
+    for _ in range(nthreads):
+        w = Worker()
+        w.job = job
+        w.value = [0.0] * ((n + 1) * stride)
+        w.adjoint = [0.0] * ((n + 1) * stride)
+        w.scratch = ([0.0] * stride, [0.0] * stride)
+        workers.append(w)
+    started = [threading.Thread(target=run_tiles, args=(w,)) for w in workers[1:]]
+    for th in started:
+        th.start()
+    run_tiles(workers[0])
+    for th in started:
+        th.join()
+    if accumulate:
+        with ar.lock:
+            for s, p in enumerate(shared_pos):
+                ar.grad[f.id[p]] = acc[s]
+    return array("d", values), [array("d", g) for g in grads]
