@@ -127,42 +127,49 @@ class Tape:
         >>> list(dx)                                                 # 6 x
         [6.0, 12.0]
         """
+        if not isinstance(columns, Mapping):
+            raise TypeError("run_batch: columns must map leaves to sequences of numbers, "
+                            f"not {type(columns).__name__}")
+        if not columns:
+            raise ValueError("run_batch: no columns: give at least one leaf its N values")
+        values, grads = self._run_batch(list(columns.items()), None, seed, grads_of, threads, True)
+        return (values, grads) if grads_of else values
+
+    def _run_batch(self, columns: list[tuple[Value, Any]], nrows: int | None, seed: float,
+                   grads_of: Sequence[Value], threads: int, accumulate: bool) -> tuple[Any, list[Any]]:
+        """run_batch on (leaf, column) pairs; nrows: the number of rows, or
+        None to take it from the columns.  accumulate=False leaves every
+        grad as it was (ag.compile's f(*xs), as value_and_grad)."""
         s = float(seed)
         nthreads = _threads(threads)
+        if not isinstance(grads_of, Sequence) or isinstance(grads_of, (str, Value)):
+            raise TypeError("run_batch: grads_of must be a sequence of leaves (a list or a tuple)")
         with self._lock:
             tape = self._live()
             eng = self._eng
             leaves = set(eng.tape_leaves(tape))
             col_ids: list[int] = []
             cols: list[Any] = []
-            nrows = -1
-            if not isinstance(columns, Mapping):
-                raise TypeError("run_batch: columns must map leaves to sequences of numbers, "
-                                f"not {type(columns).__name__}")
-            if not columns:
-                raise ValueError("run_batch: no columns: give at least one leaf its N values")
-            for k, (leaf, data) in enumerate(columns.items()):
+            for k, (leaf, data) in enumerate(columns):
                 node = self._leaf_on_tape(leaf, leaves, f"column {k}")
                 if node in col_ids:
                     raise ValueError(f"run_batch: column {k} feeds the same leaf as column "
                                      f"{col_ids.index(node)}")
                 col = _column(data, k)
-                if nrows < 0:
+                if nrows is None:
                     nrows = len(col)
                 elif len(col) != nrows:
-                    raise ValueError(f"run_batch: column {k} has {len(col)} values, column 0 has "
-                                     f"{nrows}: every column needs one value per row")
+                    raise ValueError(f"run_batch: column {k} has {len(col)} values, "
+                                     + (f"column 0 has {nrows}" if k else f"there are {nrows} rows")
+                                     + ": every column needs one value per row")
                 col_ids.append(node)
                 cols.append(col)
-            if not isinstance(grads_of, Sequence) or isinstance(grads_of, (str, Value)):
-                raise TypeError("run_batch: grads_of must be a sequence of leaves (a list or a tuple)")
             grad_ids = [self._leaf_on_tape(leaf, leaves, f"grads_of[{j}]")
                         for j, leaf in enumerate(grads_of)]
-            out = eng.tape_run_batch(tape, nrows, col_ids, cols, s, grad_ids, True, nthreads)
+            out = eng.tape_run_batch(tape, nrows or 0, col_ids, cols, s, grad_ids, accumulate, nthreads)
             if isinstance(out, int):
                 raise_for_status(out)
-        values, grads = out
-        return (values, grads) if grads_of else values
+        return out
 
     def _leaf_on_tape(self, leaf: Any, leaves: set[int], what: str) -> int:
         """leaf's node id; ValueError or TypeError, saying why, unless it is
