@@ -243,7 +243,7 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
 }
 
 /* ---- the sweep over a tile of rows -------------------------------------
- * ag_sweep_tile is ag_sweep run for several rows side by side: the same
+ * ag_sweep_tile is ag_sweep run for AG_TILE_ROWS rows side by side: the same
  * nodes in the same order, each rule applied to every row before the next
  * node.  Within a row every operation and its order are ag_sweep's (the
  * rules are rules.h's rows, expanded once more), so each row's adjoints are
@@ -251,24 +251,48 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
  * new, and that loop is what the compiler vectorises.  The unit is built
  * at -O3 (gcc's -O2 vectorises only the cheapest loops), still without
  * contraction into FMA and without -ffast-math; on x86-64 with gcc the
- * function is also compiled for AVX-512 and AVX2, picked at load time. */
+ * functions are also compiled for AVX-512 and AVX2, picked at load time. */
+
+/* ag_flat_first_adds: for each node i from f->n down to `first` that has a
+ * rule, flags[i] gets AG_FIRST_A when what i sends its input a is the first
+ * adjoint a receives in the sweep, and AG_FIRST_B the same for b (a node
+ * that takes one node twice sends to a first).  ag_sweep adds into an
+ * adjoint that starts at 0.0; ag_sweep_tile stores 0.0 + d at a first add
+ * instead (the same bits: 0.0 + d is what the add gives), so its tiles need
+ * no zeroing.  seen: scratch of f->n + 1 bytes. */
+void ag_flat_first_adds(const ag_flat *f, int64_t first, uint8_t *flags, uint8_t *seen)
+{
+    for (int64_t i = 0; i <= f->n; i++) seen[i] = 0;
+    for (int64_t i = f->n; i >= first; i--) {
+        flags[i] = 0;
+        if (f->op[i] == AG_OP_LEAF) continue;
+        if (!seen[f->a[i]]) flags[i] |= AG_FIRST_A;
+        seen[f->a[i]] = 1;
+        if (f->b[i] != AG_NONE) {
+            if (!seen[f->b[i]]) flags[i] |= AG_FIRST_B;
+            seen[f->b[i]] = 1;
+        }
+    }
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("O3", "fp-contract=off")
 #endif
+
 /* local_grads_tile: into da[r] and db[r], the adjoints op sends to its
  * inputs in row r, given the rows of its inputs' values (xs, ys), its
  * value (outs) and its adjoint (gs): ag_local_grads, row by row. */
-static AG_TILE_INLINE void local_grads_tile(int op, int64_t rows, const double *restrict xs,
-                                            const double *restrict ys, double c,
-                                            const double *restrict outs, const double *restrict gs,
-                                            double *restrict da, double *restrict db)
+static AG_TILE_INLINE void local_grads_tile(int op, const double *restrict xs, const double *restrict ys,
+                                            double c, const double *restrict outs,
+                                            const double *restrict gs, double *restrict da,
+                                            double *restrict db)
 {
     (void)c;
     switch (op) {
 #define AG_BACKWARD_TILE_CASE(name, value, grad_a, grad_b) \
     case AG_OP_##name: \
-        for (int64_t r = 0; r < rows; r++) { \
+        for (int r = 0; r < AG_TILE_ROWS; r++) { \
             const double x = xs[r], y = ys[r], out = outs[r], g = gs[r]; \
             (void)x; (void)y; (void)out; \
             da[r] = (grad_a); \
@@ -281,40 +305,41 @@ static AG_TILE_INLINE void local_grads_tile(int op, int64_t rows, const double *
     }
 }
 
-/* add_rows: dst[r] += src[r] for each row. */
-static AG_TILE_INLINE void add_rows(double *restrict dst, const double *restrict src, int64_t rows)
+/* send_rows: an input's adjoint rows receive d: dst[r] = 0.0 + d[r] at its
+ * first add (dst holds anything before), dst[r] += d[r] after. */
+static AG_TILE_INLINE void send_rows(double *restrict dst, const double *restrict d, int first_add)
 {
-    for (int64_t r = 0; r < rows; r++) dst[r] += src[r];
+    if (first_add)
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] = 0.0 + d[r];
+    else
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += d[r];
 }
 
-/* ag_sweep_tile: ag_sweep for `rows` rows at once.  value holds the tile
- * of f's values (position AG_NONE's row all 0.0); adjoint (a tile) receives
- * d(root)/d(node i) * seed for each row; f's own value and adjoint arrays
- * are not read.  scratch has room for 2 * stride doubles.  No grads and no
- * anomaly check: the batched run (tape.c) reads the adjoints it needs from
- * the tile.  Goes down to position `first`, as ag_sweep.  Returns AG_OK. */
-AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, double seed, int64_t rows,
-                                 int64_t stride, const double *value, double *adjoint,
-                                 double *scratch)
+/* ag_sweep_tile: ag_sweep for AG_TILE_ROWS rows at once.  value holds the
+ * tile of f's values (position AG_NONE's row all 0.0); adjoint (a tile, its
+ * contents of no matter) receives d(root)/d(node i) * seed in each row, for
+ * every position the sweep reaches from the root; f's own value and adjoint
+ * arrays are not read.  flags: ag_flat_first_adds(f, first).  scratch has
+ * room for 2 * AG_TILE_ROWS doubles.  No grads and no anomaly check: the
+ * batched run (tape.c) reads the adjoints it needs from the tile.  Goes down
+ * to position `first`, as ag_sweep.  Returns AG_OK. */
+AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, const uint8_t *flags, double seed,
+                                 const double *value, double *adjoint, double *scratch)
 {
     const int64_t n = f->n;
     const int32_t *a = f->a, *b = f->b;
     const uint8_t *op = f->op;
     const double *c = f->c;
-    double *da = scratch, *db = scratch + stride;
-    for (int64_t i = 0; i <= n; i++) {
-        double *g = AG_TILE_AT(adjoint, i, stride);
-        for (int64_t r = 0; r < rows; r++) g[r] = 0.0;
-    }
-    for (int64_t r = 0; r < rows; r++) AG_TILE_AT(adjoint, n, stride)[r] = seed;
+    double *da = scratch, *db = scratch + AG_TILE_ROWS;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(adjoint, n)[r] = seed;
     for (int64_t i = n; i >= first; i--) {
         if (op[i] == AG_OP_LEAF) continue;
-        local_grads_tile(op[i], rows, AG_TILE_AT(value, a[i], stride), AG_TILE_AT(value, b[i], stride),
-                         c[i], AG_TILE_AT(value, i, stride), AG_TILE_AT(adjoint, i, stride), da, db);
+        local_grads_tile(op[i], AG_TILE_AT(value, a[i]), AG_TILE_AT(value, b[i]), c[i],
+                         AG_TILE_AT(value, i), AG_TILE_AT(adjoint, i), da, db);
         /* da first, then db, row by row as ag_sweep; when a == b the two
          * loops still add in that order in every row */
-        add_rows(AG_TILE_AT(adjoint, a[i], stride), da, rows);
-        if (b[i] != AG_NONE) add_rows(AG_TILE_AT(adjoint, b[i], stride), db, rows);
+        send_rows(AG_TILE_AT(adjoint, a[i]), da, flags[i] & AG_FIRST_A);
+        if (b[i] != AG_NONE) send_rows(AG_TILE_AT(adjoint, b[i]), db, flags[i] & AG_FIRST_B);
     }
     return AG_OK;
 }

@@ -31,13 +31,19 @@ void ag_flat_carve(ag_flat *f, void *block, int64_t cap);
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root);
 int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *anomaly);
 
-/* A tile: the values or adjoints of one flat graph for `rows` rows at once,
- * laid out by position, then by row: position i's row r at [i * stride + r]
- * (stride >= rows).  The sweep then applies one op to a whole row of a tile,
- * a loop the compiler can vectorise. */
-#define AG_TILE_AT(tile, i, stride) ((tile) + (int64_t)(i) * (stride))
+/* A tile: the values or adjoints of one flat graph for AG_TILE_ROWS rows at
+ * once, laid out by position, then by row: position i's row r at
+ * [i * AG_TILE_ROWS + r].  The sweep then applies one op to a whole row of a
+ * tile, a loop of a constant length that the compiler vectorises whole. */
+#define AG_TILE_ROWS 16
+#define AG_TILE_AT(tile, i) ((tile) + (int64_t)(i) * AG_TILE_ROWS)
 
-int ag_sweep_tile(const ag_flat *f, int64_t first, double seed, int64_t rows, int64_t stride,
+/* Bits of ag_flat_first_adds' flags. */
+#define AG_FIRST_A 1
+#define AG_FIRST_B 2
+
+void ag_flat_first_adds(const ag_flat *f, int64_t first, uint8_t *flags, uint8_t *seen);
+int ag_sweep_tile(const ag_flat *f, int64_t first, const uint8_t *flags, double seed,
                   const double *value, double *adjoint, double *scratch);
 
 #endif

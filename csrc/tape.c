@@ -146,18 +146,13 @@ int64_t ag_tape_leaves(const ag_tape *t, int32_t *out, int64_t cap)
 
 /* ---- batched replay ---------------------------------------------------- */
 
-/* The tile of rows a batched run works on: 64 rows, fewer when the value
- * and adjoint tiles of a long graph would not stay in a core's cache. */
-#define AG_TILE_ROWS 64
-#define AG_TILE_MIN_ROWS 8
-#define AG_TILE_BYTES (512 * 1024)
-
 /* One batched run: what its threads share.  Everything but acc, next_tile
  * and reduced is read-only while the threads run. */
 typedef struct {
     const ag_tape *t;
-    int64_t nrows, stride, ntiles;
+    int64_t nrows, ntiles;
     double seed;
+    const uint8_t *flags;       /* ag_flat_first_adds of the tape's graph */
     int64_t ncol;
     const int32_t *col_pos;     /* by column: the position of the leaf it feeds */
     double *const *col;         /* by column: its nrows values */
@@ -178,8 +173,8 @@ typedef struct {
 /* One thread's tiles. */
 typedef struct {
     batch *job;
-    double *value, *adjoint;    /* tiles of (n + 1) * stride */
-    double *scratch;            /* 2 * stride, for ag_sweep_tile */
+    double *value, *adjoint;    /* tiles of n + 1 positions */
+    double *scratch;            /* 2 * AG_TILE_ROWS, for ag_sweep_tile */
 } worker;
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -188,14 +183,14 @@ typedef struct {
 #endif
 
 /* forward_tile: outs[r], the value of op in row r: ag_forward, row by row. */
-static AG_TILE_INLINE void forward_tile(int op, int64_t rows, const double *restrict xs,
-                                        const double *restrict ys, double c, double *restrict outs)
+static AG_TILE_INLINE void forward_tile(int op, const double *restrict xs, const double *restrict ys,
+                                        double c, double *restrict outs)
 {
     (void)c;
     switch (op) {
 #define AG_FORWARD_TILE_CASE(name, value, grad_a, grad_b) \
     case AG_OP_##name: \
-        for (int64_t r = 0; r < rows; r++) { \
+        for (int r = 0; r < AG_TILE_ROWS; r++) { \
             const double x = xs[r], y = ys[r]; \
             (void)x; (void)y; \
             outs[r] = (value); \
@@ -207,40 +202,58 @@ static AG_TILE_INLINE void forward_tile(int op, int64_t rows, const double *rest
     }
 }
 
-/* run_tile: rows row0 .. row0 + rows - 1 in w's tiles: the columns into
- * their leaves, every other node's value as ag_tape_run computes it, the
- * sweep, and the root values and grads_of adjoints out.  The shared leaves'
- * adjoints stay in w->adjoint for add_tile. */
+/* run_tile: rows row0 .. row0 + rows - 1 (rows <= AG_TILE_ROWS) in w's
+ * tiles: the columns into their leaves, every other node's value as
+ * ag_tape_run computes it, the sweep, and the root values and grads_of
+ * adjoints out.  A tile always computes all its rows (past `rows`, on
+ * numbers of no matter, never read).  The shared leaves' adjoints stay in
+ * w->adjoint for add_tile. */
 AG_TILE_CLONES static void run_tile(worker *w, int64_t row0, int64_t rows)
 {
     const batch *job = w->job;
     const ag_flat *f = &job->t->f;
-    const int64_t n = f->n, nleaf = job->t->nleaf, stride = job->stride;
+    const int64_t n = f->n, nleaf = job->t->nleaf;
     const int32_t *a = f->a, *b = f->b;
     const uint8_t *op = f->op;
     const double *c = f->c;
     double *value = w->value, *adjoint = w->adjoint;
-    for (int64_t j = 0; j < job->ncol; j++)
-        memcpy(AG_TILE_AT(value, job->col_pos[j], stride), job->col[j] + row0, (size_t)rows * sizeof(double));
+    const size_t bytes = (size_t)rows * sizeof(double);
+    for (int64_t j = 0; j < job->ncol; j++) memcpy(AG_TILE_AT(value, job->col_pos[j]), job->col[j] + row0, bytes);
     for (int64_t i = nleaf + 1; i <= n; i++)
-        forward_tile(op[i], rows, AG_TILE_AT(value, a[i], stride), AG_TILE_AT(value, b[i], stride), c[i],
-                     AG_TILE_AT(value, i, stride));
-    (void)ag_sweep_tile(f, nleaf + 1, job->seed, rows, stride, value, adjoint, w->scratch);
-    memcpy(job->values_out + row0, AG_TILE_AT(value, n, stride), (size_t)rows * sizeof(double));
+        forward_tile(op[i], AG_TILE_AT(value, a[i]), AG_TILE_AT(value, b[i]), c[i], AG_TILE_AT(value, i));
+    (void)ag_sweep_tile(f, nleaf + 1, job->flags, job->seed, value, adjoint, w->scratch);
+    memcpy(job->values_out + row0, AG_TILE_AT(value, n), bytes);
     for (int64_t j = 0; j < job->ngrad; j++)
-        memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, job->grad_pos[j], stride),
-               (size_t)rows * sizeof(double));
+        memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, job->grad_pos[j]), bytes);
 }
 
 /* add_tile: add the tile's rows of the shared leaves' adjoints into acc,
- * row after row, as ag_tape_run adds each run's into the grads. */
+ * row after row, as ag_tape_run adds each run's into the grads.  Leaves go
+ * in groups of eight, each leaf's sum kept in a register over the rows: the
+ * eight sums are eight chains of adds that run side by side. */
 AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int64_t rows)
 {
-    const int64_t stride = job->stride, nshared = job->nshared;
+    const int64_t nshared = job->nshared;
     const int32_t *pos = job->shared_pos;
     double *acc = job->acc;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t s = 0; s < nshared; s++) acc[s] += adjoint[(int64_t)pos[s] * stride + r];
+    int64_t s = 0;
+    for (; s + 8 <= nshared; s += 8) {
+        double sum[8];
+        const double *row[8];
+        for (int k = 0; k < 8; k++) {
+            sum[k] = acc[s + k];
+            row[k] = AG_TILE_AT(adjoint, pos[s + k]);
+        }
+        for (int64_t r = 0; r < rows; r++)
+            for (int k = 0; k < 8; k++) sum[k] += row[k][r];
+        for (int k = 0; k < 8; k++) acc[s + k] = sum[k];
+    }
+    for (; s < nshared; s++) {
+        double sum = acc[s];
+        const double *row = AG_TILE_AT(adjoint, pos[s]);
+        for (int64_t r = 0; r < rows; r++) sum += row[r];
+        acc[s] = sum;
+    }
 }
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -255,17 +268,17 @@ static void *run_tiles(void *arg)
 {
     worker *w = arg;
     batch *job = w->job;
-    const int64_t nleaf = job->t->nleaf, stride = job->stride;
-    for (int64_t r = 0; r < stride; r++) AG_TILE_AT(w->value, AG_NONE, stride)[r] = 0.0;
+    const int64_t nleaf = job->t->nleaf;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, AG_NONE)[r] = 0.0;
     for (int64_t p = 1; p <= nleaf; p++)
-        for (int64_t r = 0; r < stride; r++) AG_TILE_AT(w->value, p, stride)[r] = job->leaf_value[p];
+        for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, p)[r] = job->leaf_value[p];
     for (;;) {
         pthread_mutex_lock(&job->lock);
         int64_t k = job->next_tile++;
         pthread_mutex_unlock(&job->lock);
         if (k >= job->ntiles) break;
-        int64_t row0 = k * stride;
-        int64_t rows = job->nrows - row0 < stride ? job->nrows - row0 : stride;
+        int64_t row0 = k * AG_TILE_ROWS;
+        int64_t rows = job->nrows - row0 < AG_TILE_ROWS ? job->nrows - row0 : AG_TILE_ROWS;
         run_tile(w, row0, rows);
         pthread_mutex_lock(&job->lock);
         while (job->reduced != k) pthread_cond_wait(&job->turn, &job->lock);
@@ -309,22 +322,19 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     const ag_flat *f = &t->f;
     const int64_t n = f->n, nleaf = t->nleaf;
     if (nrows < 0 || ncol < 0 || ngrad < 0) return AG_EBADID;
-    int64_t stride = AG_TILE_ROWS;
-    while (stride > AG_TILE_MIN_ROWS && (n + 1) * stride * 2 * (int64_t)sizeof(double) > AG_TILE_BYTES)
-        stride /= 2;
-    if (nrows < stride) stride = nrows < 1 ? 1 : nrows;
-    int64_t ntiles = (nrows + stride - 1) / stride;
+    int64_t ntiles = (nrows + AG_TILE_ROWS - 1) / AG_TILE_ROWS;
     int64_t nthreads = threads < 1 ? 1 : threads;
     if (nthreads > ntiles) nthreads = ntiles < 1 ? 1 : ntiles;
 
     batch job;
     memset(&job, 0, sizeof job);
     /* one block: the shared leaves' sums, the leaves' values, the workers
-     * and their threads, positions and roles by leaf */
+     * and their threads, positions and roles by leaf, the sweep's flags */
     size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
-    size_t plan_bytes = ints * sizeof(int32_t) + (size_t)(nleaf + nleaf + 2) * sizeof(double)
-                        + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t)) + 64;
-    size_t tile_doubles = (size_t)(2 * (n + 1) + 2) * (size_t)stride;
+    size_t plan_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
+                        + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
+                        + ints * sizeof(int32_t) + 2 * (size_t)(n + 1);
+    size_t tile_doubles = (size_t)(2 * (n + 1) + 2) * AG_TILE_ROWS;
     ag_lock();
     char *plan = ag_alloc(plan_bytes);
     double *tiles = plan == NULL ? NULL : ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
@@ -341,6 +351,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     int32_t *grad_pos = col_pos + ncol;
     int32_t *shared_pos = grad_pos + ngrad;
     int32_t *is_col = shared_pos + nleaf;           /* by position 0 .. nleaf */
+    uint8_t *flags = (uint8_t *)(is_col + nleaf + 1);
     int status = AG_OK;
     for (int64_t p = 0; p <= nleaf; p++) is_col[p] = 0;
     for (int64_t j = 0; j < ncol && status == AG_OK; j++) {
@@ -368,10 +379,11 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         return status;
     }
 
+    ag_flat_first_adds(f, nleaf + 1, flags, flags + n + 1);
     job.t = t;
     job.nrows = nrows;
-    job.stride = stride;
     job.ntiles = ntiles;
+    job.flags = flags;
     job.seed = seed;
     job.ncol = ncol;
     job.col_pos = col_pos;
@@ -398,8 +410,8 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     for (int64_t k = 0; k < nthreads; k++) {
         w[k].job = &job;
         w[k].value = tiles + (size_t)k * tile_doubles;
-        w[k].adjoint = w[k].value + (size_t)(n + 1) * (size_t)stride;
-        w[k].scratch = w[k].adjoint + (size_t)(n + 1) * (size_t)stride;
+        w[k].adjoint = w[k].value + (size_t)(n + 1) * AG_TILE_ROWS;
+        w[k].scratch = w[k].adjoint + (size_t)(n + 1) * AG_TILE_ROWS;
     }
     int64_t started = 1;    /* worker 0 is this thread */
     for (int64_t k = 1; k < nthreads; k++)

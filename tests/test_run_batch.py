@@ -142,8 +142,8 @@ def test_random_programs_equal_the_loop(backend: str, seed: int, threads: int) -
           threads)
 
 
-def test_a_long_graph_uses_smaller_tiles(backend: str) -> None:
-    """A graph too long for 64-row tiles in cache runs in smaller ones."""
+def test_a_long_graph(backend: str) -> None:
+    """A graph whose tiles do not fit in a core's cache."""
     def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
         y = xs[0]
         for k in range(3000):

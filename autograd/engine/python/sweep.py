@@ -207,56 +207,83 @@ def topo(root: int) -> list[int] | int:
         return f.id[1:]
 
 
-def tile_at(i: int, stride: int) -> int:
-    """Where position i's rows start in a tile (C's AG_TILE_AT): a tile holds
-    the values or adjoints of a flat graph for several rows, position i's
-    row r at i * stride + r."""
-    return i * stride
+
+# A tile holds the values or adjoints of a flat graph for TILE_ROWS rows:
+# position i's row r at tile_at(i) + r (C's AG_TILE_ROWS, AG_TILE_AT).
+TILE_ROWS = 16
+FIRST_A, FIRST_B = 1, 2     # the bits of first_adds' flags
 
 
-def local_grads_tile(op: int, rows: int, value: list[float], xs: int, ys: int, c: float, outs: int,
+def tile_at(i: int) -> int:
+    """Where position i's rows start in a tile."""
+    return i * TILE_ROWS
+
+
+def first_adds(f: Flat, first: int) -> list[int]:
+    """By position, for the nodes from f.n down to ``first`` that have a
+    rule: FIRST_A when what the node sends its input a is the first adjoint a
+    receives in the sweep, FIRST_B the same for b.  sweep_tile stores 0.0 + d
+    at a first add (the bits the add into 0.0 gives), so its tiles need no
+    zeroing."""
+    flags = [0] * (f.n + 1)
+    seen = [False] * (f.n + 1)
+    for i in range(f.n, first - 1, -1):
+        if f.op[i] == LEAF:
+            continue
+        if not seen[f.a[i]]:
+            flags[i] |= FIRST_A
+        seen[f.a[i]] = True
+        if f.b[i] != NONE:
+            if not seen[f.b[i]]:
+                flags[i] |= FIRST_B
+            seen[f.b[i]] = True
+    return flags
+
+
+def local_grads_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int,
                      adjoint: list[float], gs: int, da: list[float], db: list[float]) -> None:
     """Into da[r] and db[r], the adjoints op sends to its inputs in row r,
     given the rows of its inputs' values (at value[xs], value[ys]), its
     value (value[outs]) and its adjoint (adjoint[gs]): the op's rule, row by
     row."""
     grads = LOCAL_GRADS[op]
-    for r in range(rows):
+    for r in range(TILE_ROWS):
         da[r], db[r] = grads(value[xs + r], value[ys + r], c, value[outs + r], adjoint[gs + r])  # type: ignore[misc]
 
 
-def add_rows(dst: list[float], at: int, src: list[float], rows: int) -> None:
-    """dst[at + r] += src[r] for each row."""
-    for r in range(rows):
-        dst[at + r] += src[r]
+def send_rows(dst: list[float], at: int, d: list[float], first_add: int) -> None:
+    """An input's adjoint rows receive d: 0.0 + d[r] at its first add, += after."""
+    if first_add:
+        for r in range(TILE_ROWS):
+            dst[at + r] = 0.0 + d[r]
+    else:
+        for r in range(TILE_ROWS):
+            dst[at + r] += d[r]
 
 
-def sweep_tile(f: Flat, first: int, seed: float, rows: int, stride: int, value: list[float],
+def sweep_tile(f: Flat, first: int, flags: list[int], seed: float, value: list[float],
                adjoint: list[float], scratch: tuple[list[float], list[float]]) -> int:
-    """sweep for ``rows`` rows at once: the same nodes in the same order, each
-    rule applied to every row before the next node, so each row's adjoints
-    are those sweep computes for it.  value holds the tile of f's values
-    (position NONE's row all 0.0); adjoint (a tile) receives d(root)/d(node
-    i) * seed for each row.  scratch: two lists of stride floats.  No grads, no
-    anomaly check; down to position ``first``.  Returns OK."""
+    """sweep for TILE_ROWS rows at once: the same nodes in the same order,
+    each rule applied to every row before the next node, so each row's
+    adjoints are those sweep computes for it.  value holds the tile of f's
+    values (position NONE's row all 0.0); adjoint (a tile, its contents of
+    no matter) receives d(root)/d(node i) * seed in each row.  flags:
+    first_adds(f, first); scratch: two lists of TILE_ROWS floats.  No
+    grads, no anomaly check; down to position ``first``.  Returns OK."""
     n = f.n
     a, b, op, c = f.a, f.b, f.op, f.c
     da, db = scratch
-    for i in range(n + 1):
-        at = tile_at(i, stride)
-        for r in range(rows):
-            adjoint[at + r] = 0.0
-    at = tile_at(n, stride)
-    for r in range(rows):
+    at = tile_at(n)
+    for r in range(TILE_ROWS):
         adjoint[at + r] = seed
     for i in range(n, first - 1, -1):
         if op[i] == LEAF:
             continue
-        local_grads_tile(op[i], rows, value, tile_at(a[i], stride), tile_at(b[i], stride), c[i],
-                         tile_at(i, stride), adjoint, tile_at(i, stride), da, db)
+        local_grads_tile(op[i], value, tile_at(a[i]), tile_at(b[i]), c[i], tile_at(i), adjoint,
+                         tile_at(i), da, db)
         # da first, then db, row by row as sweep; when a == b the two loops
         # still add in that order in every row
-        add_rows(adjoint, tile_at(a[i], stride), da, rows)
+        send_rows(adjoint, tile_at(a[i]), da, flags[i] & FIRST_A)
         if b[i] != NONE:
-            add_rows(adjoint, tile_at(b[i], stride), db, rows)
+            send_rows(adjoint, tile_at(b[i]), db, flags[i] & FIRST_B)
     return errors.OK

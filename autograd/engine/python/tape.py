@@ -22,7 +22,7 @@ from typing import Any
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, Flat, flat_order, sweep, sweep_tile, tile_at
+from .sweep import NONE, TILE_ROWS, Flat, first_adds, flat_order, sweep, sweep_tile, tile_at
 
 
 class Tape:
@@ -129,17 +129,10 @@ def tape_leaves(t: Tape) -> list[int]:
 
 
 # --- batched replay ----------------------------------------------------------
-# C's AG_TILE_ROWS, AG_TILE_MIN_ROWS, AG_TILE_BYTES: 64 rows a tile, fewer
-# when a long graph's value and adjoint tiles would not stay in cache.
-TILE_ROWS = 64
-TILE_MIN_ROWS = 8
-TILE_BYTES = 512 * 1024
-
-
 class Batch:
     """One batched run: what its threads share (C's batch)."""
 
-    __slots__ = ("t", "nrows", "stride", "ntiles", "seed", "col_pos", "col", "grad_pos", "grad_out",
+    __slots__ = ("t", "nrows", "ntiles", "seed", "flags", "col_pos", "col", "grad_pos", "grad_out",
                  "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced")
 
 
@@ -149,66 +142,71 @@ class Worker:
     __slots__ = ("job", "value", "adjoint", "scratch")
 
 
-def forward_tile(op: int, rows: int, value: list[float], xs: int, ys: int, c: float, outs: int) -> None:
+def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int) -> None:
     """value[outs + r], the value of op in row r: the op's rule, row by row."""
     fwd = FORWARD[op]
-    for r in range(rows):
+    for r in range(TILE_ROWS):
         value[outs + r] = fwd(value[xs + r], value[ys + r], c)  # type: ignore[misc]
 
 
 def run_tile(w: Worker, row0: int, rows: int) -> None:
-    """Rows row0 .. row0 + rows - 1 in w's tiles: the columns into their
-    leaves, every other value as tape_run computes it, the sweep, the root
-    values and grads_of adjoints out."""
+    """Rows row0 .. row0 + rows - 1 (rows <= TILE_ROWS) in w's tiles: the
+    columns into their leaves, every other value as tape_run computes it,
+    the sweep, the root values and grads_of adjoints out.  A tile computes
+    all its rows (past ``rows`` on numbers never read)."""
     job = w.job
     f = job.t.f
-    n, nleaf, stride = f.n, job.t.nleaf, job.stride
+    n, nleaf = f.n, job.t.nleaf
     a, b, op, c = f.a, f.b, f.op, f.c
     value, adjoint = w.value, w.adjoint
     for pos, col in zip(job.col_pos, job.col):
-        at = tile_at(pos, stride)
+        at = tile_at(pos)
         for r in range(rows):
             value[at + r] = col[row0 + r]
     for i in range(nleaf + 1, n + 1):
-        forward_tile(op[i], rows, value, tile_at(a[i], stride), tile_at(b[i], stride), c[i],
-                     tile_at(i, stride))
-    sweep_tile(f, nleaf + 1, job.seed, rows, stride, value, adjoint, w.scratch)
-    at = tile_at(n, stride)
+        forward_tile(op[i], value, tile_at(a[i]), tile_at(b[i]), c[i], tile_at(i))
+    sweep_tile(f, nleaf + 1, job.flags, job.seed, value, adjoint, w.scratch)
+    at = tile_at(n)
     for r in range(rows):
         job.values_out[row0 + r] = value[at + r]
     for pos, out in zip(job.grad_pos, job.grad_out):
-        at = tile_at(pos, stride)
+        at = tile_at(pos)
         for r in range(rows):
             out[row0 + r] = adjoint[at + r]
 
 
 def add_tile(job: Batch, adjoint: list[float], rows: int) -> None:
     """Add the tile's rows of the shared leaves' adjoints into acc, row
-    after row, as tape_run adds each run's into the grads."""
-    stride, pos, acc = job.stride, job.shared_pos, job.acc
-    for r in range(rows):
-        for s in range(len(pos)):
-            acc[s] += adjoint[pos[s] * stride + r]
+    after row, as tape_run adds each run's into the grads (C keeps eight
+    leaves' sums in registers at a time: the same adds, in the same order
+    for each leaf)."""
+    acc = job.acc
+    for s, p in enumerate(job.shared_pos):
+        at = tile_at(p)
+        total = acc[s]
+        for r in range(rows):
+            total += adjoint[at + r]
+        acc[s] = total
 
 
 def run_tiles(w: Worker) -> None:
     """A thread's loop: claim the next tile, run it, wait for the tiles
     before it to be added, add it."""
     job = w.job
-    nleaf, stride = job.t.nleaf, job.stride
-    for r in range(stride):
-        w.value[tile_at(NONE, stride) + r] = 0.0
+    nleaf = job.t.nleaf
+    for r in range(TILE_ROWS):
+        w.value[tile_at(NONE) + r] = 0.0
     for p in range(1, nleaf + 1):
-        for r in range(stride):
-            w.value[tile_at(p, stride) + r] = job.leaf_value[p]
+        for r in range(TILE_ROWS):
+            w.value[tile_at(p) + r] = job.leaf_value[p]
     while True:
         with job.turn:
             k = job.next_tile
             job.next_tile += 1
         if k >= job.ntiles:
             break
-        row0 = k * stride
-        rows = min(stride, job.nrows - row0)
+        row0 = k * TILE_ROWS
+        rows = min(TILE_ROWS, job.nrows - row0)
         run_tile(w, row0, rows)
         with job.turn:
             while job.reduced != k:
@@ -247,12 +245,7 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     n, nleaf = f.n, t.nleaf
     if nrows < 0:
         return errors.EBADID
-    stride = TILE_ROWS
-    while stride > TILE_MIN_ROWS and (n + 1) * stride * 2 * 8 > TILE_BYTES:
-        stride //= 2
-    if nrows < stride:
-        stride = max(nrows, 1)
-    ntiles = (nrows + stride - 1) // stride
+    ntiles = (nrows + TILE_ROWS - 1) // TILE_ROWS
     nthreads = max(threads, 1)
     if nthreads > ntiles:
         nthreads = max(ntiles, 1)
@@ -286,7 +279,8 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     if nrows == 0:
         return array("d", values), [array("d", g) for g in grads]
     job = Batch()
-    job.t, job.nrows, job.stride, job.ntiles, job.seed = t, nrows, stride, ntiles, seed
+    job.t, job.nrows, job.ntiles, job.seed = t, nrows, ntiles, seed
+    job.flags = first_adds(f, nleaf + 1)
     job.col_pos, job.col, job.grad_pos, job.grad_out = col_pos, cols, grad_pos, grads
     job.values_out, job.shared_pos, job.leaf_value = values, shared_pos, leaf_value
     job.acc = acc if accumulate else None
@@ -296,9 +290,9 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     for _ in range(nthreads):
         w = Worker()
         w.job = job
-        w.value = [0.0] * ((n + 1) * stride)
-        w.adjoint = [0.0] * ((n + 1) * stride)
-        w.scratch = ([0.0] * stride, [0.0] * stride)
+        w.value = [0.0] * ((n + 1) * TILE_ROWS)
+        w.adjoint = [0.0] * ((n + 1) * TILE_ROWS)
+        w.scratch = ([0.0] * TILE_ROWS, [0.0] * TILE_ROWS)
         workers.append(w)
     started = [threading.Thread(target=run_tiles, args=(w,)) for w in workers[1:]]
     for th in started:
