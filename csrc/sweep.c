@@ -59,10 +59,11 @@ void ag_flat_carve(ag_flat *f, void *block, int64_t cap)
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
 {
     int64_t cap = (int64_t)ar->count - ar->nfree + 1;     /* + 1: the position AG_NONE */
-    char *block = ag_scratch(ar, cap, AG_FLAT_BYTES + AG_WALK_BYTES);
+    /* cap + 1: room to align the walk's int32 arrays after f->op's bytes */
+    char *block = ag_scratch(ar, cap + 1, AG_FLAT_BYTES + AG_WALK_BYTES);
     if (block == NULL) return AG_ENOMEM;
     ag_flat_carve(f, block, cap);
-    int32_t *visit = (int32_t *)(f->op + cap);  /* by visit index: the node's id */
+    int32_t *visit = (int32_t *)(f->op + ((cap + 3) & ~(int64_t)3));  /* by visit index: the node's id */
     int32_t *position = visit + cap;            /* by visit index, once laid out */
     int32_t *input = position + cap;            /* by 2 * visit index (+1): inputs' visit indices */
     uint8_t *next = (uint8_t *)(input + 2 * cap);   /* by visit index: input to descend into next */
