@@ -41,12 +41,27 @@ int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *a
 #define AG_TILE_ROWS 64
 #define AG_TILE_AT(tile, i) ((tile) + (int64_t)(i) * AG_TILE_ROWS)
 
-/* Bits of ag_flat_first_adds' flags. */
-#define AG_FIRST_A 1
+/* Where a tile keeps each position's rows, and how the sweep sends to them
+ * (ag_flat_tile_plan).  A position's value needs a row of the value tile
+ * only from the node that computes it to its last reader, and its adjoint
+ * a row of the adjoint tile only from its first incoming add to the node's
+ * own rule: rows are reused, so the tiles stay small and hot in cache. */
+typedef struct {
+    int32_t *value;     /* by position: its row of the value tile */
+    int32_t *adjoint;   /* by position: its row of the adjoint tile */
+    uint8_t *flags;     /* by position: AG_FIRST_A, AG_FIRST_B */
+    int64_t nvalue;     /* rows of the value tile */
+    int64_t nadjoint;   /* rows of the adjoint tile */
+} ag_tile_plan;
+
+#define AG_FIRST_A 1    /* what the node sends to a is the first add into a's adjoint */
 #define AG_FIRST_B 2
 
-void ag_flat_first_adds(const ag_flat *f, int64_t first, uint8_t *flags, uint8_t *seen);
-int ag_sweep_tile(const ag_flat *f, int64_t first, const uint8_t *flags, double seed,
+/* Bytes ag_flat_tile_plan needs for the plan's arrays and its scratch. */
+#define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (4 * sizeof(int32_t) + 2))
+
+void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block);
+int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,
                   const double *value, double *adjoint, double *scratch);
 
 #endif

@@ -159,7 +159,7 @@ typedef struct {
     const ag_tape *t;
     int64_t nrows, ntiles;
     double seed;
-    const uint8_t *flags;       /* ag_flat_first_adds of the tape's graph */
+    const ag_tile_plan *plan;   /* the rows of the tape's graph in a tile */
     int64_t ncol;
     const int32_t *col_pos;     /* by column: the position of the leaf it feeds */
     double *const *col;         /* by column: its nrows values */
@@ -180,7 +180,7 @@ typedef struct {
 /* One thread's tiles. */
 typedef struct {
     batch *job;
-    double *value, *adjoint;    /* tiles of n + 1 positions */
+    double *value, *adjoint;    /* tiles of the plan's rows */
     double *scratch;            /* 2 * AG_TILE_ROWS, for ag_sweep_tile */
 } worker;
 
@@ -220,18 +220,20 @@ AG_TILE_CLONES static void run_tile(worker *w, int64_t row0, int64_t rows)
     const batch *job = w->job;
     const ag_flat *f = &job->t->f;
     const int64_t n = f->n, nleaf = job->t->nleaf;
-    const int32_t *a = f->a, *b = f->b;
+    const int32_t *a = f->a, *b = f->b, *vrow = job->plan->value, *arow = job->plan->adjoint;
     const uint8_t *op = f->op;
     const double *c = f->c;
     double *value = w->value, *adjoint = w->adjoint;
     const size_t bytes = (size_t)rows * sizeof(double);
-    for (int64_t j = 0; j < job->ncol; j++) memcpy(AG_TILE_AT(value, job->col_pos[j]), job->col[j] + row0, bytes);
+    for (int64_t j = 0; j < job->ncol; j++)
+        memcpy(AG_TILE_AT(value, vrow[job->col_pos[j]]), job->col[j] + row0, bytes);
     for (int64_t i = nleaf + 1; i <= n; i++)
-        forward_tile(op[i], AG_TILE_AT(value, a[i]), AG_TILE_AT(value, b[i]), c[i], AG_TILE_AT(value, i));
-    (void)ag_sweep_tile(f, nleaf + 1, job->flags, job->seed, value, adjoint, w->scratch);
-    memcpy(job->values_out + row0, AG_TILE_AT(value, n), bytes);
+        forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
+                     AG_TILE_AT(value, vrow[i]));
+    (void)ag_sweep_tile(f, nleaf + 1, job->plan, job->seed, value, adjoint, w->scratch);
+    memcpy(job->values_out + row0, AG_TILE_AT(value, vrow[n]), bytes);
     for (int64_t j = 0; j < job->ngrad; j++)
-        memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, job->grad_pos[j]), bytes);
+        memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, arow[job->grad_pos[j]]), bytes);
 }
 
 /* add_tile: add the tile's rows of the shared leaves' adjoints into acc,
@@ -249,7 +251,7 @@ AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int
         const double *row[8];
         for (int k = 0; k < 8; k++) {
             sum[k] = acc[s + k];
-            row[k] = AG_TILE_AT(adjoint, pos[s + k]);
+            row[k] = AG_TILE_AT(adjoint, job->plan->adjoint[pos[s + k]]);
         }
         for (int64_t r = 0; r < rows; r++)
             for (int k = 0; k < 8; k++) sum[k] += row[k][r];
@@ -257,7 +259,7 @@ AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int
     }
     for (; s < nshared; s++) {
         double sum = acc[s];
-        const double *row = AG_TILE_AT(adjoint, pos[s]);
+        const double *row = AG_TILE_AT(adjoint, job->plan->adjoint[pos[s]]);
         for (int64_t r = 0; r < rows; r++) sum += row[r];
         acc[s] = sum;
     }
@@ -276,9 +278,10 @@ static void *run_tiles(void *arg)
     worker *w = arg;
     batch *job = w->job;
     const int64_t nleaf = job->t->nleaf;
-    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, AG_NONE)[r] = 0.0;
+    const int32_t *vrow = job->plan->value;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
     for (int64_t p = 1; p <= nleaf; p++)
-        for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, p)[r] = job->leaf_value[p];
+        for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[p])[r] = job->leaf_value[p];
     for (;;) {
         pthread_mutex_lock(&job->lock);
         int64_t k = job->next_tile++;
@@ -336,15 +339,21 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     batch job;
     memset(&job, 0, sizeof job);
     /* one block: the shared leaves' sums, the leaves' values, the workers
-     * and their threads, positions and roles by leaf, the sweep's flags */
+     * and their threads, positions and roles by leaf, the tile plan */
     size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
     size_t plan_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
-                        + ints * sizeof(int32_t) + 2 * (size_t)(n + 1);
-    size_t tile_doubles = (size_t)(2 * (n + 1) + 2) * AG_TILE_ROWS;
+                        + ints * sizeof(int32_t) + AG_TILE_PLAN_BYTES(n);
+    ag_tile_plan tp;
+    size_t tile_doubles = 0;
+    double *tiles = NULL;
     ag_lock();
     char *plan = ag_alloc(plan_bytes);
-    double *tiles = plan == NULL ? NULL : ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
+    if (plan != NULL) {
+        ag_flat_tile_plan(f, nleaf + 1, &tp, plan + plan_bytes - AG_TILE_PLAN_BYTES(n));
+        tile_doubles = (size_t)(tp.nvalue + tp.nadjoint + 2) * AG_TILE_ROWS;
+        tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
+    }
     if (tiles == NULL) {
         ag_unlock();
         free(plan);
@@ -358,7 +367,6 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     int32_t *grad_pos = col_pos + ncol;
     int32_t *shared_pos = grad_pos + ngrad;
     int32_t *is_col = shared_pos + nleaf;           /* by position 0 .. nleaf */
-    uint8_t *flags = (uint8_t *)(is_col + nleaf + 1);
     int status = AG_OK;
     for (int64_t p = 0; p <= nleaf; p++) is_col[p] = 0;
     for (int64_t j = 0; j < ncol && status == AG_OK; j++) {
@@ -386,11 +394,10 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         return status;
     }
 
-    ag_flat_first_adds(f, nleaf + 1, flags, flags + n + 1);
     job.t = t;
     job.nrows = nrows;
     job.ntiles = ntiles;
-    job.flags = flags;
+    job.plan = &tp;
     job.seed = seed;
     job.ncol = ncol;
     job.col_pos = col_pos;
@@ -417,8 +424,8 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     for (int64_t k = 0; k < nthreads; k++) {
         w[k].job = &job;
         w[k].value = tiles + (size_t)k * tile_doubles;
-        w[k].adjoint = w[k].value + (size_t)(n + 1) * AG_TILE_ROWS;
-        w[k].scratch = w[k].adjoint + (size_t)(n + 1) * AG_TILE_ROWS;
+        w[k].adjoint = w[k].value + (size_t)tp.nvalue * AG_TILE_ROWS;
+        w[k].scratch = w[k].adjoint + (size_t)tp.nadjoint * AG_TILE_ROWS;
     }
     int64_t started = 1;    /* worker 0 is this thread */
     for (int64_t k = 1; k < nthreads; k++)

@@ -15,9 +15,10 @@ over a ``Flat`` read from the engine, with their own step (``rule``).
 
 from __future__ import annotations
 
+import dis
 from typing import Any, Callable, Optional, Tuple
 
-from ... import errors
+from ... import errors, ops
 from .arena import ARITY, LEAF, ar, injected_failure, is_live
 from .rules import LOCAL_GRADS
 
@@ -219,25 +220,100 @@ def tile_at(i: int) -> int:
     return i * TILE_ROWS
 
 
-def first_adds(f: Flat, first: int) -> list[int]:
-    """By position, for the nodes from f.n down to ``first`` that have a
-    rule: FIRST_A when what the node sends its input a is the first adjoint a
-    receives in the sweep, FIRST_B the same for b.  sweep_tile stores 0.0 + d
-    at a first add (the bits the add into 0.0 gives), so its tiles need no
-    zeroing."""
-    flags = [0] * (f.n + 1)
-    seen = [False] * (f.n + 1)
-    for i in range(f.n, first - 1, -1):
-        if f.op[i] == LEAF:
+READS_X, READS_Y, READS_OUT = 1, 2, 4     # what a backward rule reads
+
+
+def rule_reads(op: int) -> int:
+    """Which of x, y and out (READS_*) op's backward rule reads: the names its
+    block in rules.py loads (C scans its rules.h row for them)."""
+    grads = LOCAL_GRADS[op]
+    if grads is None:
+        return READS_X | READS_Y | READS_OUT
+    names: set[str] = set(grads.__code__.co_cellvars)     # captured by an inner function
+    for ins in dis.get_instructions(grads):
+        if ins.opname.startswith(("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE")):
+            names.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    return ((READS_X if "x" in names else 0) | (READS_Y if "y" in names else 0)
+            | (READS_OUT if "out" in names else 0))
+
+
+class TilePlan:
+    """Where a tile keeps each position's rows, and how the sweep sends to
+    them: csrc/sweep.h's ag_tile_plan."""
+
+    __slots__ = ("value", "adjoint", "flags", "nvalue", "nadjoint")
+
+
+def tile_plan(f: Flat, first: int) -> TilePlan:
+    """The rows of f's tiles for a sweep down to ``first`` (the positions
+    below it are leaves, with rows of their own): a node's value has a row
+    from the node to its last reader in the forward pass, unless a backward
+    rule reads it (or it is the root's): then to the end; a position's
+    adjoint has a row from its first incoming add to the node's own rule
+    (the leaves' and the root's: to the end).  flags[i]: FIRST_A when what
+    node i sends its input a is the first add into a's adjoint, FIRST_B the
+    same for b; sweep_tile stores 0.0 + d there (the bits the add into 0.0
+    gives), so a reused row needs no zeroing."""
+    n, a, b, op = f.n, f.a, f.b, f.op
+    reads = [rule_reads(code) for code in range(ops.COUNT)]
+    keep = [p < first or p == n for p in range(n + 1)]
+    last = list(range(n + 1))
+    for i in range(first, n + 1):
+        if op[i] == LEAF:
             continue
-        if not seen[f.a[i]]:
+        r = reads[op[i]]
+        keep[i] = keep[i] or bool(r & READS_OUT)
+        keep[a[i]] = keep[a[i]] or bool(r & READS_X)
+        keep[b[i]] = keep[b[i]] or bool(r & READS_Y)
+        last[a[i]] = last[b[i]] = i
+    value = [0] * (n + 1)
+    adjoint = [0] * (n + 1)
+    for p in range(min(first, n + 1)):
+        value[p] = adjoint[p] = p
+    spare: list[int] = []
+    rows = first
+    for i in range(first, n + 1):
+        if spare:
+            value[i] = spare.pop()
+        else:
+            value[i] = rows
+            rows += 1
+        if a[i] >= first and not keep[a[i]] and last[a[i]] == i:
+            spare.append(value[a[i]])
+        if b[i] >= first and b[i] != a[i] and not keep[b[i]] and last[b[i]] == i:
+            spare.append(value[b[i]])
+    plan = TilePlan()
+    plan.nvalue = rows
+    flags = [0] * (n + 1)
+    seen = [False] * (n + 1)
+    spare = []
+    rows = first
+
+    def new_row() -> int:
+        nonlocal rows
+        if spare:
+            return spare.pop()
+        rows += 1
+        return rows - 1
+    if n >= first:
+        adjoint[n] = new_row()
+    for i in range(n, first - 1, -1):
+        if op[i] == LEAF:
+            continue
+        if not seen[a[i]]:
             flags[i] |= FIRST_A
-        seen[f.a[i]] = True
-        if f.b[i] != NONE:
-            if not seen[f.b[i]]:
-                flags[i] |= FIRST_B
-            seen[f.b[i]] = True
-    return flags
+            seen[a[i]] = True
+            if a[i] >= first:
+                adjoint[a[i]] = new_row()
+        if b[i] != NONE and not seen[b[i]]:
+            flags[i] |= FIRST_B
+            seen[b[i]] = True
+            if b[i] >= first:
+                adjoint[b[i]] = new_row()
+        spare.append(adjoint[i])        # read by this node's rule, never again
+    plan.nadjoint = rows
+    plan.value, plan.adjoint, plan.flags = value, adjoint, flags
+    return plan
 
 
 def local_grads_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int,
@@ -261,29 +337,31 @@ def send_rows(dst: list[float], at: int, d: list[float], first_add: int) -> None
             dst[at + r] += d[r]
 
 
-def sweep_tile(f: Flat, first: int, flags: list[int], seed: float, value: list[float],
+def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[float],
                adjoint: list[float], scratch: tuple[list[float], list[float]]) -> int:
     """sweep for TILE_ROWS rows at once: the same nodes in the same order,
     each rule applied to every row before the next node, so each row's
-    adjoints are those sweep computes for it.  value holds the tile of f's
-    values (position NONE's row all 0.0); adjoint (a tile, its contents of
-    no matter) receives d(root)/d(node i) * seed in each row.  flags:
-    first_adds(f, first); scratch: two lists of TILE_ROWS floats.  No
-    grads, no anomaly check; down to position ``first``.  Returns OK."""
+    adjoints are those sweep computes for it.  value holds the value tile
+    (each position at its row of the plan; position NONE's row all 0.0);
+    the adjoint tile (its contents of no matter) receives d(root)/d(node i) *
+    seed in each row at the plan's rows.  plan: tile_plan(f, first);
+    scratch: two lists of TILE_ROWS floats.  No grads, no anomaly check;
+    down to position ``first``.  Returns OK."""
     n = f.n
     a, b, op, c = f.a, f.b, f.op, f.c
+    vrow, arow, flags = plan.value, plan.adjoint, plan.flags
     da, db = scratch
-    at = tile_at(n)
+    at = tile_at(arow[n])
     for r in range(TILE_ROWS):
         adjoint[at + r] = seed
     for i in range(n, first - 1, -1):
         if op[i] == LEAF:
             continue
-        local_grads_tile(op[i], value, tile_at(a[i]), tile_at(b[i]), c[i], tile_at(i), adjoint,
-                         tile_at(i), da, db)
+        local_grads_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i],
+                         tile_at(vrow[i]), adjoint, tile_at(arow[i]), da, db)
         # da first, then db, row by row as sweep; when a == b the two loops
         # still add in that order in every row
-        send_rows(adjoint, tile_at(a[i]), da, flags[i] & FIRST_A)
+        send_rows(adjoint, tile_at(arow[a[i]]), da, flags[i] & FIRST_A)
         if b[i] != NONE:
-            send_rows(adjoint, tile_at(b[i]), db, flags[i] & FIRST_B)
+            send_rows(adjoint, tile_at(arow[b[i]]), db, flags[i] & FIRST_B)
     return errors.OK

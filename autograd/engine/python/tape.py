@@ -22,7 +22,7 @@ from typing import Any
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, TILE_ROWS, Flat, first_adds, flat_order, sweep, sweep_tile, tile_at
+from .sweep import NONE, TILE_ROWS, Flat, flat_order, sweep, sweep_tile, tile_at, tile_plan
 
 
 class Tape:
@@ -132,7 +132,7 @@ def tape_leaves(t: Tape) -> list[int]:
 class Batch:
     """One batched run: what its threads share (C's batch)."""
 
-    __slots__ = ("t", "nrows", "ntiles", "seed", "flags", "col_pos", "col", "grad_pos", "grad_out",
+    __slots__ = ("t", "nrows", "ntiles", "seed", "plan", "col_pos", "col", "grad_pos", "grad_out",
                  "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced")
 
 
@@ -158,19 +158,20 @@ def run_tile(w: Worker, row0: int, rows: int) -> None:
     f = job.t.f
     n, nleaf = f.n, job.t.nleaf
     a, b, op, c = f.a, f.b, f.op, f.c
+    vrow, arow = job.plan.value, job.plan.adjoint
     value, adjoint = w.value, w.adjoint
     for pos, col in zip(job.col_pos, job.col):
-        at = tile_at(pos)
+        at = tile_at(vrow[pos])
         for r in range(rows):
             value[at + r] = col[row0 + r]
     for i in range(nleaf + 1, n + 1):
-        forward_tile(op[i], value, tile_at(a[i]), tile_at(b[i]), c[i], tile_at(i))
-    sweep_tile(f, nleaf + 1, job.flags, job.seed, value, adjoint, w.scratch)
-    at = tile_at(n)
+        forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
+    sweep_tile(f, nleaf + 1, job.plan, job.seed, value, adjoint, w.scratch)
+    at = tile_at(vrow[n])
     for r in range(rows):
         job.values_out[row0 + r] = value[at + r]
     for pos, out in zip(job.grad_pos, job.grad_out):
-        at = tile_at(pos)
+        at = tile_at(arow[pos])
         for r in range(rows):
             out[row0 + r] = adjoint[at + r]
 
@@ -180,9 +181,9 @@ def add_tile(job: Batch, adjoint: list[float], rows: int) -> None:
     after row, as tape_run adds each run's into the grads (C keeps eight
     leaves' sums in registers at a time: the same adds, in the same order
     for each leaf)."""
-    acc = job.acc
+    acc, arow = job.acc, job.plan.adjoint
     for s, p in enumerate(job.shared_pos):
-        at = tile_at(p)
+        at = tile_at(arow[p])
         total = acc[s]
         for r in range(rows):
             total += adjoint[at + r]
@@ -193,12 +194,12 @@ def run_tiles(w: Worker) -> None:
     """A thread's loop: claim the next tile, run it, wait for the tiles
     before it to be added, add it."""
     job = w.job
-    nleaf = job.t.nleaf
+    nleaf, vrow = job.t.nleaf, job.plan.value
     for r in range(TILE_ROWS):
-        w.value[tile_at(NONE) + r] = 0.0
+        w.value[tile_at(vrow[NONE]) + r] = 0.0
     for p in range(1, nleaf + 1):
         for r in range(TILE_ROWS):
-            w.value[tile_at(p) + r] = job.leaf_value[p]
+            w.value[tile_at(vrow[p]) + r] = job.leaf_value[p]
     while True:
         with job.turn:
             k = job.next_tile
@@ -250,7 +251,10 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     if nthreads > ntiles:
         nthreads = max(ntiles, 1)
     with ar.lock:
-        if injected_failure() or injected_failure():    # C's plan and tiles
+        if injected_failure():          # C's plan
+            return errors.ENOMEM
+        plan = tile_plan(f, nleaf + 1)
+        if injected_failure():          # C's tiles
             return errors.ENOMEM
         is_col = [False] * (nleaf + 1)
         col_pos = []
@@ -280,7 +284,7 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
         return array("d", values), [array("d", g) for g in grads]
     job = Batch()
     job.t, job.nrows, job.ntiles, job.seed = t, nrows, ntiles, seed
-    job.flags = first_adds(f, nleaf + 1)
+    job.plan = plan
     job.col_pos, job.col, job.grad_pos, job.grad_out = col_pos, cols, grad_pos, grads
     job.values_out, job.shared_pos, job.leaf_value = values, shared_pos, leaf_value
     job.acc = acc if accumulate else None
@@ -290,8 +294,8 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     for _ in range(nthreads):
         w = Worker()
         w.job = job
-        w.value = [0.0] * ((n + 1) * TILE_ROWS)
-        w.adjoint = [0.0] * ((n + 1) * TILE_ROWS)
+        w.value = [0.0] * (plan.nvalue * TILE_ROWS)
+        w.adjoint = [0.0] * (plan.nadjoint * TILE_ROWS)
         w.scratch = ([0.0] * TILE_ROWS, [0.0] * TILE_ROWS)
         workers.append(w)
     started = [threading.Thread(target=run_tiles, args=(w,)) for w in workers[1:]]
