@@ -212,7 +212,7 @@ def topo(root: int) -> list[int] | int:
 # A tile holds the values or adjoints of a flat graph for TILE_ROWS rows:
 # position i's row r at tile_at(i) + r (C's AG_TILE_ROWS, AG_TILE_AT).
 TILE_ROWS = 64
-FIRST_A, FIRST_B = 1, 2     # the bits of first_adds' flags
+FIRST_A, FIRST_B = 1, 2     # the bits of tile_plan's flags
 
 
 def tile_at(i: int) -> int:
