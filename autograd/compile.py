@@ -176,6 +176,7 @@ class Compiled:
         if not callable(fn):
             raise TypeError(f"compile takes a function, not {type(fn).__name__}")
         self.fn = fn
+        self.name: str = getattr(fn, "__name__", "fn")
         self.arity: int | None = None
         self._paths: dict[str, list[Path]] = {}    # by backend
         self._lock = threading.Lock()
@@ -204,7 +205,7 @@ class Compiled:
         if self.arity is None:
             self.arity = k
         elif k != self.arity:
-            raise TypeError(f"compile: {self.__name__} takes {self.arity} arguments, not {k}")
+            raise TypeError(f"compile: {self.name} takes {self.arity} arguments, not {k}")
         with self._lock:
             paths = self._paths.setdefault(backend.get_backend(), [])
             which = self._assign(paths, columns, nrows)
@@ -233,7 +234,7 @@ class Compiled:
             if fresh:
                 if len(paths) >= MAX_PATHS:
                     raise ReplayError(
-                        f"compile: {self.__name__} took more than {MAX_PATHS} paths; its "
+                        f"compile: {self.name} took more than {MAX_PATHS} paths; its "
                         "comparisons: " + "; ".join(g.text for path in paths for g in path.guards))
                 paths.append(Path(self.fn, [col[left[0]] for col in columns]))
             path = paths[p]
@@ -278,8 +279,8 @@ def _columns(X: Any, arity: int | None) -> tuple[list[array], int]:
         if view.ndim != 2 or view.format not in ("d", "@d", "=d", "<d"):
             raise TypeError(f"map: X must be a 2-D float64 array or a list of rows, not a buffer of "
                             f"format {view.format!r} with {view.ndim} dimension(s)")
-        nrows, k = view.shape  # type: ignore[misc]
-        flat = view.tolist()
+        nrows, k = view.shape[0], view.shape[1]  # type: ignore[index]
+        flat: list[list[float]] = view.tolist()  # type: ignore[assignment]
         return [array("d", [row[j] for row in flat]) for j in range(k)], nrows
     if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
         raise TypeError(f"map: X must be a list of rows of numbers, not {type(X).__name__}")

@@ -326,7 +326,8 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
         sizes = sorted({w5_split(e)[1] for e in w5})
         names = list(dict.fromkeys(w5_split(e)[0] for e in w5))
         lines += ["**W5** W1's model over N moons: mean hinge loss and its parameter gradients "
-                  "(ns per sample; in brackets, time / C run_batch on 1 thread at the same N)", "",
+                  "(ns per sample, wall clock; in brackets, time / C run_batch on 1 thread at the "
+                  "same N)", "",
                   "| engine | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
                   "|---|" + "---:|" * len(sizes)]
         for name in names:
@@ -411,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     memory = run_memory(cfg) if "W4" in only else {"W4": {}, "big": None}
     parity = check_parity() if "W1" in only else {}
     w5_parity = check_w5_parity() if "W5" in only else {}
-    data = {"config": vars(cfg), "parity": parity, "w5_parity": w5_parity, "python": platform.python_version(),
-            "machine": platform.machine(),
+    data = {"config": vars(cfg), "parity": parity, "w5_parity": w5_parity,
+            "python": platform.python_version(), "machine": platform.machine(),
             "timed": timed["timed"], "skipped": timed["skipped"], "memory": memory}
     data["summary"] = summarize(cfg, data["timed"], memory)
     print(json.dumps(data, indent=1) if args.json else markdown(cfg, data))

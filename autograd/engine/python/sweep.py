@@ -242,6 +242,11 @@ class TilePlan:
     them: csrc/sweep.h's ag_tile_plan."""
 
     __slots__ = ("value", "adjoint", "flags", "nvalue", "nadjoint")
+    value: list[int]        # by position: its row of the value tile
+    adjoint: list[int]      # by position: its row of the adjoint tile
+    flags: list[int]        # by position: FIRST_A, FIRST_B
+    nvalue: int
+    nadjoint: int
 
 
 def tile_plan(f: Flat, first: int) -> TilePlan:

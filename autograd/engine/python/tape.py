@@ -22,7 +22,7 @@ from typing import Any
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, TILE_ROWS, Flat, flat_order, sweep, sweep_tile, tile_at, tile_plan
+from .sweep import NONE, TILE_ROWS, Flat, TilePlan, flat_order, sweep, sweep_tile, tile_at, tile_plan
 
 
 class Tape:
@@ -134,12 +134,32 @@ class Batch:
 
     __slots__ = ("t", "nrows", "ntiles", "seed", "plan", "col_pos", "col", "grad_pos", "grad_out",
                  "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced")
+    t: Tape
+    nrows: int
+    ntiles: int
+    seed: float
+    plan: TilePlan
+    col_pos: list[int]          # by column: the position of the leaf it feeds
+    col: list[Any]              # by column: its nrows values
+    grad_pos: list[int]         # by grads_of entry: the leaf's position
+    grad_out: list[list[float]]
+    values_out: list[float]
+    shared_pos: list[int]       # the leaves whose grads accumulate
+    acc: list[float] | None     # by shared leaf: its grad, rows added so far
+    leaf_value: list[float]     # by position 1 .. nleaf
+    turn: threading.Condition   # guards next_tile and reduced
+    next_tile: int
+    reduced: int
 
 
 class Worker:
     """One thread's tiles (C's worker)."""
 
     __slots__ = ("job", "value", "adjoint", "scratch")
+    job: Batch
+    value: list[float]          # the value tile
+    adjoint: list[float]        # the adjoint tile
+    scratch: tuple[list[float], list[float]]
 
 
 def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int) -> None:
@@ -156,6 +176,7 @@ def run_tile(w: Worker, row0: int, rows: int) -> None:
     all its rows (past ``rows`` on numbers never read)."""
     job = w.job
     f = job.t.f
+    assert f is not None
     n, nleaf = f.n, job.t.nleaf
     a, b, op, c = f.a, f.b, f.op, f.c
     vrow, arow = job.plan.value, job.plan.adjoint
@@ -182,6 +203,7 @@ def add_tile(job: Batch, adjoint: list[float], rows: int) -> None:
     leaves' sums in registers at a time: the same adds, in the same order
     for each leaf)."""
     acc, arow = job.acc, job.plan.adjoint
+    assert acc is not None
     for s, p in enumerate(job.shared_pos):
         at = tile_at(arow[p])
         total = acc[s]
@@ -243,7 +265,7 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     given twice, or a grads_of id that is not a leaf on the tape; ENOMEM."""
     f = t.f
     assert f is not None
-    n, nleaf = f.n, t.nleaf
+    nleaf = t.nleaf
     if nrows < 0:
         return errors.EBADID
     ntiles = (nrows + TILE_ROWS - 1) // TILE_ROWS
