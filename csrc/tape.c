@@ -17,11 +17,13 @@
  * rule to a whole tile row before the next node, the rows' adjoints of the
  * shared leaves are then added into their grads tile after tile, row by row
  * in row order.  The arena is read once before the rows and written once
- * after them, so no row takes its lock; several threads may run tiles, and
- * each tile waits for its turn to add its rows, so the sums are those of
- * one thread.
+ * after them, so no row takes its lock; several threads may run tiles (a
+ * few ahead of the sums each), and the tiles that have run are added in
+ * tile order by one thread at a time, so the sums are those of one
+ * thread.
  * autograd/engine/python/tape.py is the twin of this file.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +155,17 @@ int64_t ag_tape_leaves(const ag_tape *t, int32_t *out, int64_t cap)
 
 /* ---- batched replay ---------------------------------------------------- */
 
-/* One batched run: what its threads share.  Everything but acc, next_tile
- * and reduced is read-only while the threads run. */
+/* Adjoint tiles per thread: how many tiles a thread may run ahead of the
+ * sums, which take the tiles strictly in order. */
+#define AG_TILES_AHEAD 3
+/* Tiles per thread at the least: starting a thread costs about a tile. */
+#define AG_TILES_PER_THREAD 4
+
+typedef struct worker worker;
+
+/* One batched run: what its threads share.  Only the fields after `lock`
+ * change while the threads run, under the lock (acc: by the one thread
+ * that is adding). */
 typedef struct {
     const ag_tape *t;
     int64_t nrows, ntiles;
@@ -169,20 +180,25 @@ typedef struct {
     double *values_out;         /* room for nrows root values */
     int64_t nshared;            /* leaves whose grads accumulate (NULL acc: none) */
     const int32_t *shared_pos;
-    double *acc;                /* by shared leaf: its grad, rows added so far */
     const double *leaf_value;   /* by position 1 .. nleaf: the arena's values */
-    pthread_mutex_t lock;       /* guards next_tile and reduced */
-    pthread_cond_t turn;
-    int64_t next_tile;
+    pthread_mutex_t lock;
+    pthread_cond_t turn;        /* a tile was added: a thread may have room again */
+    double *acc;                /* by shared leaf: its grad, rows added so far */
+    int64_t next_tile;          /* the next tile to claim */
     int64_t reduced;            /* tiles 0 .. reduced - 1 are added into acc */
+    int adding;                 /* a thread is adding tiles into acc */
+    double **done;              /* by tile: its adjoint tile once run, until added */
+    worker **owner;             /* by tile: the thread that ran it */
 } batch;
 
 /* One thread's tiles. */
-typedef struct {
+struct worker {
     batch *job;
-    double *value, *adjoint;    /* tiles of the plan's rows */
+    double *value;              /* a tile of the plan's value rows */
+    double *adjoint;            /* AG_TILES_AHEAD tiles of the plan's adjoint rows */
     double *scratch;            /* 2 * AG_TILE_ROWS, for ag_sweep_tile */
-} worker;
+    int64_t ran, added;         /* tiles it claimed, and of those, added into acc */
+};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
@@ -210,12 +226,12 @@ static AG_TILE_INLINE void forward_tile(int op, const double *restrict xs, const
 }
 
 /* run_tile: rows row0 .. row0 + rows - 1 (rows <= AG_TILE_ROWS) in w's
- * tiles: the columns into their leaves, every other node's value as
- * ag_tape_run computes it, the sweep, and the root values and grads_of
- * adjoints out.  A tile always computes all its rows (past `rows`, on
- * numbers of no matter, never read).  The shared leaves' adjoints stay in
- * w->adjoint for add_tile. */
-AG_TILE_CLONES static void run_tile(worker *w, int64_t row0, int64_t rows)
+ * value tile and the adjoint tile `adjoint`: the columns into their leaves,
+ * every other node's value as ag_tape_run computes it, the sweep, and the
+ * root values and grads_of adjoints out.  A tile always computes all its
+ * rows (past `rows`, on numbers of no matter, never read).  The shared
+ * leaves' adjoints stay in `adjoint` for add_tile. */
+AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, int64_t rows)
 {
     const batch *job = w->job;
     const ag_flat *f = &job->t->f;
@@ -223,7 +239,7 @@ AG_TILE_CLONES static void run_tile(worker *w, int64_t row0, int64_t rows)
     const int32_t *a = f->a, *b = f->b, *vrow = job->plan->value, *arow = job->plan->adjoint;
     const uint8_t *op = f->op;
     const double *c = f->c;
-    double *value = w->value, *adjoint = w->adjoint;
+    double *value = w->value;
     const size_t bytes = (size_t)rows * sizeof(double);
     for (int64_t j = 0; j < job->ncol; j++)
         memcpy(AG_TILE_AT(value, vrow[job->col_pos[j]]), job->col[j] + row0, bytes);
@@ -269,36 +285,61 @@ AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int
 #pragma GCC pop_options
 #endif
 
-/* run_tiles: a thread's loop: claim the next tile, run it, wait for the
- * tiles before it to be added, add it.  Tiles are claimed in increasing
- * order, so the lowest tile not yet added always belongs to a thread that
- * waits for nothing: no thread waits forever. */
+/* add_done: with job->lock held, add into acc every tile that has run, in
+ * tile order, unless another thread is at it; the lock is let go while a
+ * tile is added.  Whoever finishes a tile calls it, so the tiles that have
+ * run are always added: the one adding finds each next tile as it is
+ * published, or else its publisher, who comes after, adds it. */
+static void add_done(batch *job)
+{
+    if (job->adding) return;
+    job->adding = 1;
+    while (job->reduced < job->ntiles && job->done[job->reduced] != NULL) {
+        int64_t k = job->reduced;
+        int64_t rows = job->nrows - k * AG_TILE_ROWS < AG_TILE_ROWS ? job->nrows - k * AG_TILE_ROWS
+                                                                     : AG_TILE_ROWS;
+        pthread_mutex_unlock(&job->lock);
+        if (job->acc != NULL) add_tile(job, job->done[k], rows);
+        pthread_mutex_lock(&job->lock);
+        job->done[k] = NULL;
+        job->owner[k]->added++;
+        job->reduced = k + 1;
+        pthread_cond_broadcast(&job->turn);
+    }
+    job->adding = 0;
+}
+
+/* run_tiles: a thread's loop: claim the next tile (once one of its
+ * adjoint tiles is free: it runs at most AG_TILES_AHEAD tiles ahead of the
+ * sums), run it, publish it, add what can be added.  A thread waits only
+ * when all its tiles have run and wait for an earlier tile of another
+ * thread, which that thread publishes without waiting: no thread waits
+ * forever. */
 static void *run_tiles(void *arg)
 {
     worker *w = arg;
     batch *job = w->job;
     const int64_t nleaf = job->t->nleaf;
     const int32_t *vrow = job->plan->value;
+    const size_t adjoint_doubles = (size_t)job->plan->nadjoint * AG_TILE_ROWS;
     for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
     for (int64_t p = 1; p <= nleaf; p++)
         for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[p])[r] = job->leaf_value[p];
+    pthread_mutex_lock(&job->lock);
     for (;;) {
-        pthread_mutex_lock(&job->lock);
+        while (w->ran - w->added == AG_TILES_AHEAD) pthread_cond_wait(&job->turn, &job->lock);
         int64_t k = job->next_tile++;
-        pthread_mutex_unlock(&job->lock);
         if (k >= job->ntiles) break;
+        double *adjoint = w->adjoint + (size_t)(w->ran++ % AG_TILES_AHEAD) * adjoint_doubles;
+        pthread_mutex_unlock(&job->lock);
         int64_t row0 = k * AG_TILE_ROWS;
-        int64_t rows = job->nrows - row0 < AG_TILE_ROWS ? job->nrows - row0 : AG_TILE_ROWS;
-        run_tile(w, row0, rows);
+        run_tile(w, adjoint, row0, job->nrows - row0 < AG_TILE_ROWS ? job->nrows - row0 : AG_TILE_ROWS);
         pthread_mutex_lock(&job->lock);
-        while (job->reduced != k) pthread_cond_wait(&job->turn, &job->lock);
-        pthread_mutex_unlock(&job->lock);
-        if (job->acc != NULL) add_tile(job, w->adjoint, rows);
-        pthread_mutex_lock(&job->lock);
-        job->reduced = k + 1;
-        pthread_cond_broadcast(&job->turn);
-        pthread_mutex_unlock(&job->lock);
+        job->done[k] = adjoint;
+        job->owner[k] = w;
+        add_done(job);
     }
+    pthread_mutex_unlock(&job->lock);
     return NULL;
 }
 
@@ -334,14 +375,17 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     if (nrows < 0 || ncol < 0 || ngrad < 0) return AG_EBADID;
     int64_t ntiles = (nrows + AG_TILE_ROWS - 1) / AG_TILE_ROWS;
     int64_t nthreads = threads < 1 ? 1 : threads;
-    if (nthreads > ntiles) nthreads = ntiles < 1 ? 1 : ntiles;
+    if (nthreads > (ntiles + AG_TILES_PER_THREAD - 1) / AG_TILES_PER_THREAD)
+        nthreads = ntiles < 1 ? 1 : (ntiles + AG_TILES_PER_THREAD - 1) / AG_TILES_PER_THREAD;
 
     batch job;
     memset(&job, 0, sizeof job);
-    /* one block: the shared leaves' sums, the leaves' values, the workers
-     * and their threads, positions and roles by leaf, the tile plan */
+    /* one block: the shared leaves' sums, the leaves' values, the tiles
+     * run and not added, the workers and their threads, positions and roles
+     * by leaf, the tile plan */
     size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
     size_t plan_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
+                        + (size_t)ntiles * (sizeof(double *) + sizeof(worker *))
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
                         + ints * sizeof(int32_t) + AG_TILE_PLAN_BYTES(n);
     ag_tile_plan tp;
@@ -351,7 +395,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     char *plan = ag_alloc(plan_bytes);
     if (plan != NULL) {
         ag_flat_tile_plan(f, nleaf + 1, &tp, plan + plan_bytes - AG_TILE_PLAN_BYTES(n));
-        tile_doubles = (size_t)(tp.nvalue + tp.nadjoint + 2) * AG_TILE_ROWS;
+        tile_doubles = (size_t)(tp.nvalue + AG_TILES_AHEAD * tp.nadjoint + 2) * AG_TILE_ROWS;
         tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
     }
     if (tiles == NULL) {
@@ -361,7 +405,9 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     }
     double *acc = (double *)plan;                   /* by shared leaf */
     double *leaf_value = acc + nleaf;               /* by position 0 .. nleaf */
-    worker *w = (worker *)(leaf_value + nleaf + 1);
+    double **done = (double **)(leaf_value + nleaf + 1);
+    worker **owner = (worker **)(done + ntiles);
+    worker *w = (worker *)(owner + ntiles);
     pthread_t *thread = (pthread_t *)(w + nthreads);
     int32_t *col_pos = (int32_t *)(thread + nthreads);
     int32_t *grad_pos = col_pos + ncol;
@@ -410,6 +456,9 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     job.shared_pos = shared_pos;
     job.acc = accumulate ? acc : NULL;
     job.leaf_value = leaf_value;
+    job.done = done;
+    job.owner = owner;
+    for (int64_t k = 0; k < ntiles; k++) done[k] = NULL;
     if (pthread_mutex_init(&job.lock, NULL) != 0) {
         free(tiles);
         free(plan);
@@ -425,13 +474,15 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         w[k].job = &job;
         w[k].value = tiles + (size_t)k * tile_doubles;
         w[k].adjoint = w[k].value + (size_t)tp.nvalue * AG_TILE_ROWS;
-        w[k].scratch = w[k].adjoint + (size_t)tp.nadjoint * AG_TILE_ROWS;
+        w[k].scratch = w[k].adjoint + (size_t)AG_TILES_AHEAD * tp.nadjoint * AG_TILE_ROWS;
+        w[k].ran = w[k].added = 0;
     }
     int64_t started = 1;    /* worker 0 is this thread */
     for (int64_t k = 1; k < nthreads; k++)
         if (pthread_create(&thread[started], NULL, run_tiles, &w[started]) == 0) started++;
     (void)run_tiles(&w[0]);
     for (int64_t k = 1; k < started; k++) pthread_join(thread[k], NULL);
+    assert(job.reduced == ntiles);
     pthread_cond_destroy(&job.turn);
     pthread_mutex_destroy(&job.lock);
 

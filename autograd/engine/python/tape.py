@@ -9,8 +9,8 @@ A batched run (tape_run_batch) is a run per row of input columns, in tiles
 of rows: each node's rule applied to a whole tile row before the next node
 (sweep_tile), the shared leaves' adjoints added into their grads tile after
 tile, row by row in row order; the arena is read once before the rows and
-written once after them.  Threads take tiles as C's do, and each tile waits
-for its turn to add its rows.
+written once after them.  Threads take tiles as C's do, and the tiles that
+have run are added in tile order by one thread at a time.
 """
 
 from __future__ import annotations
@@ -129,11 +129,18 @@ def tape_leaves(t: Tape) -> list[int]:
 
 
 # --- batched replay ----------------------------------------------------------
+# C's AG_TILES_AHEAD: adjoint tiles per thread, how far it may run ahead of
+# the sums; AG_TILES_PER_THREAD: tiles per thread at the least.
+TILES_AHEAD = 3
+TILES_PER_THREAD = 4
+
+
 class Batch:
     """One batched run: what its threads share (C's batch)."""
 
     __slots__ = ("t", "nrows", "ntiles", "seed", "plan", "col_pos", "col", "grad_pos", "grad_out",
-                 "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced")
+                 "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced",
+                 "adding", "done", "owner")
     t: Tape
     nrows: int
     ntiles: int
@@ -147,19 +154,24 @@ class Batch:
     shared_pos: list[int]       # the leaves whose grads accumulate
     acc: list[float] | None     # by shared leaf: its grad, rows added so far
     leaf_value: list[float]     # by position 1 .. nleaf
-    turn: threading.Condition   # guards next_tile and reduced
-    next_tile: int
-    reduced: int
+    turn: threading.Condition   # guards what follows; notified when a tile was added
+    next_tile: int              # the next tile to claim
+    reduced: int                # tiles 0 .. reduced - 1 are added into acc
+    adding: bool                # a thread is adding tiles into acc
+    done: list[list[float] | None]      # by tile: its adjoint tile once run, until added
+    owner: list[Worker | None]  # by tile: the thread that ran it
 
 
 class Worker:
     """One thread's tiles (C's worker)."""
 
-    __slots__ = ("job", "value", "adjoint", "scratch")
+    __slots__ = ("job", "value", "adjoint", "scratch", "ran", "added")
     job: Batch
     value: list[float]          # the value tile
-    adjoint: list[float]        # the adjoint tile
+    adjoint: list[list[float]]  # TILES_AHEAD adjoint tiles
     scratch: tuple[list[float], list[float]]
+    ran: int                    # tiles it claimed
+    added: int                  # of those, added into acc
 
 
 def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int) -> None:
@@ -169,18 +181,19 @@ def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: 
         value[outs + r] = fwd(value[xs + r], value[ys + r], c)  # type: ignore[misc]
 
 
-def run_tile(w: Worker, row0: int, rows: int) -> None:
-    """Rows row0 .. row0 + rows - 1 (rows <= TILE_ROWS) in w's tiles: the
-    columns into their leaves, every other value as tape_run computes it,
-    the sweep, the root values and grads_of adjoints out.  A tile computes
-    all its rows (past ``rows`` on numbers never read)."""
+def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
+    """Rows row0 .. row0 + rows - 1 (rows <= TILE_ROWS) in w's value tile
+    and the adjoint tile ``adjoint``: the columns into their leaves, every
+    other value as tape_run computes it, the sweep, the root values and
+    grads_of adjoints out.  A tile computes all its rows (past ``rows`` on
+    numbers never read)."""
     job = w.job
     f = job.t.f
     assert f is not None
     n, nleaf = f.n, job.t.nleaf
     a, b, op, c = f.a, f.b, f.op, f.c
     vrow, arow = job.plan.value, job.plan.adjoint
-    value, adjoint = w.value, w.adjoint
+    value = w.value
     for pos, col in zip(job.col_pos, job.col):
         at = tile_at(vrow[pos])
         for r in range(rows):
@@ -212,9 +225,31 @@ def add_tile(job: Batch, adjoint: list[float], rows: int) -> None:
         acc[s] = total
 
 
+def add_done(job: Batch) -> None:
+    """With job.turn held: add into acc every tile that has run, in tile
+    order, unless another thread is at it (the lock is let go while a tile
+    is added)."""
+    if job.adding:
+        return
+    job.adding = True
+    while job.reduced < job.ntiles and job.done[job.reduced] is not None:
+        k = job.reduced
+        adjoint = job.done[k]
+        job.turn.release()
+        if job.acc is not None:
+            add_tile(job, adjoint, min(TILE_ROWS, job.nrows - k * TILE_ROWS))  # type: ignore[arg-type]
+        job.turn.acquire()
+        job.done[k] = None
+        job.owner[k].added += 1  # type: ignore[union-attr]
+        job.reduced = k + 1
+        job.turn.notify_all()
+    job.adding = False
+
+
 def run_tiles(w: Worker) -> None:
-    """A thread's loop: claim the next tile, run it, wait for the tiles
-    before it to be added, add it."""
+    """A thread's loop: claim the next tile (once one of its adjoint tiles
+    is free: at most TILES_AHEAD ahead of the sums), run it, publish it, add
+    what can be added."""
     job = w.job
     nleaf, vrow = job.t.nleaf, job.plan.value
     for r in range(TILE_ROWS):
@@ -222,23 +257,23 @@ def run_tiles(w: Worker) -> None:
     for p in range(1, nleaf + 1):
         for r in range(TILE_ROWS):
             w.value[tile_at(vrow[p]) + r] = job.leaf_value[p]
-    while True:
-        with job.turn:
+    with job.turn:
+        while True:
+            while w.ran - w.added == TILES_AHEAD:
+                job.turn.wait()
             k = job.next_tile
             job.next_tile += 1
-        if k >= job.ntiles:
-            break
-        row0 = k * TILE_ROWS
-        rows = min(TILE_ROWS, job.nrows - row0)
-        run_tile(w, row0, rows)
-        with job.turn:
-            while job.reduced != k:
-                job.turn.wait()
-        if job.acc is not None:
-            add_tile(job, w.adjoint, rows)
-        with job.turn:
-            job.reduced = k + 1
-            job.turn.notify_all()
+            if k >= job.ntiles:
+                break
+            adjoint = w.adjoint[w.ran % TILES_AHEAD]
+            w.ran += 1
+            job.turn.release()
+            row0 = k * TILE_ROWS
+            run_tile(w, adjoint, row0, min(TILE_ROWS, job.nrows - row0))
+            job.turn.acquire()
+            job.done[k] = adjoint
+            job.owner[k] = w
+            add_done(job)
 
 
 def leaf_position(t: Tape, node: int) -> int:
@@ -270,8 +305,8 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
         return errors.EBADID
     ntiles = (nrows + TILE_ROWS - 1) // TILE_ROWS
     nthreads = max(threads, 1)
-    if nthreads > ntiles:
-        nthreads = max(ntiles, 1)
+    if nthreads > (ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD:
+        nthreads = max((ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD, 1)
     with ar.lock:
         if injected_failure():          # C's plan
             return errors.ENOMEM
@@ -311,13 +346,15 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     job.values_out, job.shared_pos, job.leaf_value = values, shared_pos, leaf_value
     job.acc = acc if accumulate else None
     job.turn = threading.Condition()
-    job.next_tile, job.reduced = 0, 0
+    job.next_tile, job.reduced, job.adding = 0, 0, False
+    job.done, job.owner = [None] * ntiles, [None] * ntiles
     workers = []
     for _ in range(nthreads):
         w = Worker()
         w.job = job
         w.value = [0.0] * (plan.nvalue * TILE_ROWS)
-        w.adjoint = [0.0] * (plan.nadjoint * TILE_ROWS)
+        w.adjoint = [[0.0] * (plan.nadjoint * TILE_ROWS) for _ in range(TILES_AHEAD)]
+        w.ran, w.added = 0, 0
         w.scratch = ([0.0] * TILE_ROWS, [0.0] * TILE_ROWS)
         workers.append(w)
     started = [threading.Thread(target=run_tiles, args=(w,)) for w in workers[1:]]
@@ -326,6 +363,7 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     run_tiles(workers[0])
     for th in started:
         th.join()
+    assert job.reduced == ntiles
     if accumulate:
         with ar.lock:
             for s, p in enumerate(shared_pos):
