@@ -265,3 +265,15 @@ def test_tiles_reuse_rows(backend: str) -> None:
         t = tape._tape
         plan = tile_plan(t.f, t.nleaf + 1)
         assert t.f.n == 1501 and plan.nvalue <= 4 and plan.nadjoint <= 4
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_many_tiles_on_many_threads(backend: str, threads: int) -> None:
+    """Enough rows for every thread (a thread per 4 tiles of 64 rows at
+    most), each running tiles ahead of the sums: the same bits as the loop."""
+    _inputs, steps = random_program(7, n_inputs=4, n_steps=12)
+    rows = rows_for(random.Random(7), 64 * 4 * threads + 17, 2)
+
+    def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+        return run_program(steps, xs + ps) + xs[0] * xs[1]
+    check(build, 2, [0.4, -1.1], rows, 0.25, threads)
