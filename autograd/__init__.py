@@ -18,15 +18,14 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
 from .compile import compile  # noqa: A004  (ag.compile, as jax.jit; builtins.compile stays)
 from .errors import GradcheckError
+from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad, vjp
+from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
 from .learn.explain import Explanation, explain
-from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad
-from .modes import enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckReport, gradcheck
-from .gradgradcheck import GradgradcheckReport, gradgradcheck
-from .primitive import primitive
-from .value import FREE_FUNCTIONS, Value
 from .learn.pictures import Graph, GraphvizError, draw, graph, to_dot
+from .modes import enable_grad, is_grad_enabled, no_grad
 from .nn import datasets, losses, optim
+from .primitive import primitive
+from .value import FREE_FUNCTIONS, GraphLeakWarning, Value
 
 __version__ = "0.1.0"
 
@@ -37,6 +36,7 @@ __all__ = [
     "BackendWarning",
     "GradcheckError",
     "GradcheckReport",
+    "GraphLeakWarning",
     "Value",
     "available_backends",
     "check",
@@ -62,6 +62,7 @@ __all__ = [
     "no_grad",
     "primitive",
     "value_and_grad",
+    "vjp",
     # networks, training and the learner's tools
     "Explanation",
     "Graph",

@@ -28,7 +28,9 @@ and calls ``note_comparison(op, lhs, rhs, result)`` with op one of "<",
 "<=", ">", ">=", "==", "!=" and lhs, rhs the operands as given (Values or
 numbers).  Outside a compile recording on this thread that call does
 nothing.  Reading ``.data`` or ``float(v)`` in fn without a comparison is
-still refused: the recording cannot know what it decided.
+still refused: the recording cannot know what it decided.  (Value's
+comparisons read through ``.data`` but do not call note_comparison yet: until
+they do, a branch on one is refused with ReplayError.)
 """
 
 from __future__ import annotations
@@ -125,9 +127,11 @@ class Path:
         if watched[0] > operands:
             self.close()
             raise ReplayError(
-                f"compile: fn read a value {watched[0] - operands} time(s) (.data or float(v)) "
-                "while being recorded: a decision taken on it cannot be replayed. Compare Values "
-                "instead (x > 0), which compile records as guards.")
+                f"compile: fn read a value {watched[0] - operands} time(s) while being recorded "
+                "(.data, float(v), or a comparison or truth test of a Value that was not reported "
+                "to compile.note_comparison): a decision taken on it cannot be replayed. Compare "
+                "Values (x > 0) through comparisons that report themselves, which compile records "
+                "as guards.")
         self.tape: Tape | None = None
         self.number = 0.0
         if isinstance(out, Value):

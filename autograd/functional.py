@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Callable, Union
 
-from . import ops
+from . import errors, ops
 from .engine import Engine
 from .engine.python.sweep import Flat, sweep
 from .errors import raise_for_status
@@ -206,7 +206,7 @@ def gradients(output: Value, inputs: Value | Sequence[Value],
     eng = output._eng
     values = _as_values(inputs, eng)
     if not create_graph:
-        return eng.gradients(output._id, 1.0, [v._id for v in values])
+        return errors.checked(eng.gradients(output._id, 1.0, [v._id for v in values]))
     grads = reverse_sweep(output, values)
     return [g if isinstance(g, Value) else leaf(eng, g) for g in grads]
 
@@ -357,3 +357,36 @@ def hessian(f: Callable[..., Any]) -> Callable[..., list[list[Any]]]:
         return [gradients(g, xs, create_graph=nested) for g in first]
 
     return hessian_f
+
+
+def vjp(f: Callable[..., Any], *primals: float) -> tuple[float, Callable[[float], tuple[float, ...]]]:
+    """(f(*primals), vjp_fn), as JAX's ``jax.vjp``: ``vjp_fn(g)`` returns the
+    tuple g * df/dx_i, one per primal, as floats.  The graph is built once;
+    each call of vjp_fn is one engine sweep seeded with g, no .grad changed.
+
+    >>> import autograd as ag
+    >>> value, pullback = ag.vjp(lambda x, y: x * y + y, 2.0, 5.0)
+    >>> value, pullback(1.0), pullback(2.0)
+    (15.0, (5.0, 3.0), (10.0, 6.0))
+    """
+    for i, p in enumerate(primals):
+        if isinstance(p, Value) or as_number(p) is None:
+            raise TypeError(f"vjp: primal {i} must be a real number (a float), not {type(p).__name__}")
+    with _evaluating_f():
+        call_args, xs = _differentiable_args(primals, range(len(primals)), "vjp")
+        out = f(*call_args)
+    if not isinstance(out, Value):
+        number = as_number(out)
+        if number is None:
+            raise TypeError(f"vjp: f must return a Value or a number, not {type(out).__name__}")
+        return number, lambda g: tuple(0.0 for _ in xs)
+    eng = out._eng
+    ids = [x._id for x in xs]
+
+    def vjp_fn(g: float) -> tuple[float, ...]:
+        s = as_number(g)
+        if s is None:
+            raise TypeError(f"vjp: the cotangent must be a real number, not {type(g).__name__}")
+        return tuple(errors.checked(eng.gradients(out._id, s, ids)))
+
+    return out.data, vjp_fn

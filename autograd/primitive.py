@@ -11,7 +11,10 @@ exact, a second derivative through a primitive raises SecondDerivativeError.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, NamedTuple
 
 from . import modes, ops
 from .engine import Engine
@@ -19,6 +22,32 @@ from .value import Value, _mixed, _wrap, as_number, leaf
 
 FloatFunction = Callable[..., float]
 
+
+class Applied(NamedTuple):
+    """One application of a primitive, as gradcheck's diagnosis sees it."""
+
+    name: str
+    forward: FloatFunction
+    derivatives: tuple[FloatFunction, ...]
+    xs: tuple[float, ...]                     # the input values
+    base: Value                               # the constant leaf holding forward(*xs)
+    links: tuple[tuple[int, Value, float], ...]  # (input index, its PRIMITIVE node, df/dx_i given)
+
+
+# the list that applications are appended to while recording() runs (this thread or task only)
+_applied: ContextVar[list[Applied] | None] = ContextVar("autograd_primitive_applied", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Applied]]:
+    """Collect every primitive applied inside the block (gradcheck checks their
+    derivatives numerically, one by one)."""
+    applied: list[Applied] = []
+    token = _applied.set(applied)
+    try:
+        yield applied
+    finally:
+        _applied.reset(token)
 
 
 def _call(fn: FloatFunction, xs: list[float], name: str, what: str) -> float:
@@ -77,14 +106,19 @@ def primitive(forward: FloatFunction, *derivatives: FloatFunction) -> Callable[.
         value = _call(forward, xs, name, "forward")
         if eng is None:
             return value
-        node = leaf(eng, value)         # the base of the chain: a constant
+        node = base = leaf(eng, value)  # the base of the chain: a constant
         if not modes.is_grad_enabled():
             return node
+        links = []
         for i, (a, derivative) in enumerate(zip(args, derivatives)):
             if isinstance(a, Value):    # a number input is a constant: no gradient
                 c = _call(derivative, xs, name, f"derivative {i}")
                 apply = modes.applier(eng) if modes.active else eng.apply
                 node = _wrap(eng, apply(ops.PRIMITIVE, a._id, node._id, c))
+                links.append((i, node, c))
+        applied = _applied.get()
+        if applied is not None:
+            applied.append(Applied(name, forward, derivatives, tuple(xs), base, tuple(links)))
         return node
 
     return apply_primitive

@@ -13,8 +13,9 @@ op, so a new row of the table is a new method with no code here.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Iterable
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Union
 
 from . import backend, modes, ops
 from .engine import FLUSH_THRESHOLD, Engine
@@ -22,6 +23,7 @@ from .engine.python.rules import forward as float_forward
 from .errors import raise_for_status
 
 _new = object.__new__
+Operand = Union["Value", float]     # what an operator takes: a Value or a real number
 _Real = numbers.Real
 
 
@@ -195,16 +197,21 @@ class Value:
     # an elementwise surprise); array <op> Value raises TypeError instead.
     __array_ufunc__ = None
 
-    def __init__(self, data: float) -> None:
+    def __init__(self, data: float, label: str | None = None) -> None:
         x = as_number(data)
         if x is None:
             raise TypeError(f"Value() takes a real number, not {type(data).__name__}")
+        if hasattr(self, "_eng"):
+            raise RuntimeError("Value.__init__ called on a Value that already holds a node: "
+                               "make a new Value instead")
         eng = backend.engine
         node = modes.leaf(eng, x) if modes.active else eng.leaf(x)
         if node < 0:
             raise_for_status(node)
         self._eng = eng
         self._id = node
+        if label is not None:
+            self.label = label
 
     def __del__(self, _threshold: int = FLUSH_THRESHOLD) -> None:
         try:
@@ -218,6 +225,20 @@ class Value:
             return
         if len(pending) >= _threshold:
             self._eng.flush()
+
+    if TYPE_CHECKING:   # made from the op table below the class; declared for type checkers
+        def __add__(self, other: Operand) -> Value: ...
+        def __radd__(self, other: float) -> Value: ...
+        def __sub__(self, other: Operand) -> Value: ...
+        def __rsub__(self, other: float) -> Value: ...
+        def __mul__(self, other: Operand) -> Value: ...
+        def __rmul__(self, other: float) -> Value: ...
+        def __truediv__(self, other: Operand) -> Value: ...
+        def __rtruediv__(self, other: float) -> Value: ...
+        def __pow__(self, other: Operand, modulo: None = None) -> Value: ...
+        def __rpow__(self, other: float) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __getattr__(self, name: str) -> Callable[[], Value]: ...   # x.exp(), x.cos(), ...
 
     def __pos__(self) -> Value:
         return self
@@ -308,16 +329,97 @@ class Value:
         return leaf(self._eng, self.data)
 
     def __float__(self) -> float:
+        """The value as a float: it leaves the graph.  ``math.sin(v)`` calls
+        this and returns a float that no gradient flows through; anomaly mode
+        warns when it happens (use ``v.sin()`` or ``ag.sin(v)``)."""
+        if modes.active and modes.anomaly is not None:
+            warnings.warn("a Value was converted to a float (float(v), or a math.* function on a "
+                          "Value): the result leaves the graph and gets no gradient. Use the "
+                          "Value's methods (v.sin()) or ag.sin(v) instead.", GraphLeakWarning,
+                          stacklevel=2)
         return self.data
 
+    # Comparisons and truth, as float's, on the values (as PyTorch's 0-dim
+    # tensors do), so max(a, b), sorted() and `if x > 0` work.  They are not
+    # differentiable: the result is a bool, and the graph records nothing
+    # (replay.record counts them as value reads and refuses the branch).
+    # == and hash stay identity: by value, `v in values` and dict lookups
+    # would silently match other Values that merely hold the same number.
+    def __lt__(self, other: object) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data < y  # type: ignore[return-value]
+
+    def __le__(self, other: object) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data <= y  # type: ignore[return-value]
+
+    def __gt__(self, other: object) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data > y  # type: ignore[return-value]
+
+    def __ge__(self, other: object) -> bool:
+        y = _compared(other)
+        return NotImplemented if y is None else self.data >= y  # type: ignore[return-value]
+
+    def __bool__(self) -> bool:
+        """False for 0.0, as a float (nan is True)."""
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    @property
+    def label(self) -> str | None:
+        """A name for learners' tools (explain, to_dot, repr), or None.  It
+        lives as long as the Value it was given to: ``Value(2.0, label="x")``."""
+        return self._eng.labels.get(self._id) if type(self) is _Labelled else None
+
+    @label.setter
+    def label(self, text: str | None) -> None:
+        if text is None:
+            if type(self) is _Labelled:
+                self._eng.labels.pop(self._id, None)
+                self.__class__ = Value  # type: ignore[assignment]
+            return
+        if not isinstance(text, str):
+            raise TypeError(f"a label is a str, not {type(text).__name__}")
+        self._eng.labels[self._id] = text
+        self.__class__ = _Labelled
+
     def __repr__(self) -> str:
-        return f"Value(data={self.data!r}, grad={self.grad!r})"
+        label = self.label
+        shown = "" if label is None else f", label={label!r}"
+        return f"Value(data={self.data!r}, grad={self.grad!r}{shown})"
 
     def __reduce_ex__(self, protocol: object) -> NoReturn:
         raise TypeError(
             "a Value cannot be pickled or copied: it is a handle on a node of a live "
             "graph. Save float(v) (or Module.state_dict() for a model) instead."
         )
+
+
+class _Labelled(Value):
+    """A Value with a label: the label (kept by the engine, by node) goes when
+    this Value does.  Same layout as Value, so a Value becomes one in place."""
+
+    __slots__ = ()
+
+    def __del__(self, _threshold: int = FLUSH_THRESHOLD) -> None:
+        try:
+            self._eng.labels.pop(self._id, None)
+        except AttributeError:
+            return
+        Value.__del__(self, _threshold)
+
+
+class GraphLeakWarning(UserWarning):
+    """A Value's value left the graph as a float (anomaly mode only)."""
+
+
+def _compared(other: object) -> float | None:
+    """The number a Value is compared with: a Value's value or a real number."""
+    if isinstance(other, Value):
+        return other.data
+    return as_number(other)
 
 
 class ValueGroup:
@@ -363,7 +465,8 @@ def _install_ops() -> None:
             if op.method == "__pow__":
                 method = _ternary_pow(method)
             setattr(Value, op.method, method)
-            setattr(Value, "__r" + op.method[2:], right_op(right.code, f"{right.formula}, with a = self and c = other"))
+            right_doc = f"{right.formula}, with a = self and c = other"
+            setattr(Value, "__r" + op.method[2:], right_op(right.code, right_doc))
         else:
             setattr(Value, op.method, unary_op(op.code, op.doc))
 

@@ -36,6 +36,13 @@
 /* Bytes per node of the walk's own arrays: visit, position, two inputs, next. */
 #define AG_WALK_BYTES (4 * sizeof(int32_t) + 1)
 
+/* ag_align4: p rounded up to the next multiple of 4 bytes, for int32 arrays
+ * placed after a byte array. */
+int32_t *ag_align4(void *p)
+{
+    return (int32_t *)(((uintptr_t)p + 3) & ~(uintptr_t)3);
+}
+
 /* ag_flat_carve: point f's arrays into block, which has room for cap
  * positions (cap * AG_FLAT_BYTES bytes); the doubles first, for alignment.
  * Returns nothing: the caller owns block. */
@@ -61,11 +68,11 @@ void ag_flat_carve(ag_flat *f, void *block, int64_t cap)
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root)
 {
     int64_t cap = (int64_t)ar->count - ar->nfree + 1;     /* + 1: the position AG_NONE */
-    /* cap + 1: room to align the walk's int32 arrays after f->op's bytes */
+    /* one node more than cap: room to align the walk's arrays after f->op */
     char *block = ag_scratch(ar, cap + 1, AG_FLAT_BYTES + AG_WALK_BYTES);
     if (block == NULL) return AG_ENOMEM;
     ag_flat_carve(f, block, cap);
-    int32_t *visit = (int32_t *)(f->op + ((cap + 3) & ~(int64_t)3));  /* by visit index: the node's id */
+    int32_t *visit = ag_align4(f->op + cap);    /* by visit index: the node's id */
     int32_t *position = visit + cap;            /* by visit index, once laid out */
     int32_t *input = position + cap;            /* by 2 * visit index (+1): inputs' visit indices */
     uint8_t *next = (uint8_t *)(input + 2 * cap);   /* by visit index: input to descend into next */

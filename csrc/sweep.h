@@ -28,6 +28,7 @@ typedef struct {
 #define AG_FLAT_BYTES (3 * sizeof(double) + 3 * sizeof(int32_t) + 1)
 
 void ag_flat_carve(ag_flat *f, void *block, int64_t cap);
+int32_t *ag_align4(void *p);
 int64_t ag_flat_order(ag_arena *ar, ag_flat *f, int32_t root);
 int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *anomaly);
 

@@ -61,13 +61,6 @@ static void lay_out(ag_tape *t, const ag_flat *src, int32_t *moved)
     t->nleaf = nleaf;
 }
 
-/* moved_at: where lay_out's `moved` starts in a tape's block of n + 1
- * positions: after the flat arrays, aligned for int32_t. */
-static size_t moved_at(int64_t n)
-{
-    return ((size_t)(n + 1) * AG_FLAT_BYTES + 3) & ~(size_t)3;
-}
-
 /* ag_tape_new: record the graph below root.  Returns the tape, or NULL with
  * *status set to AG_EBADID or AG_ENOMEM (nothing retained). */
 ag_tape *ag_tape_new(int32_t root, int *status)
@@ -82,11 +75,11 @@ ag_tape *ag_tape_new(int32_t root, int *status)
         *status = AG_EBADID;
     } else if (ag_flat_order(ar, &f, root) < 0) {
         *status = AG_ENOMEM;
-    } else if ((t->block = ag_alloc(moved_at(f.n) + (size_t)(f.n + 1) * sizeof(int32_t))) == NULL) {
+    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * (AG_FLAT_BYTES + sizeof(int32_t)) + 3)) == NULL) {
         *status = AG_ENOMEM;
     } else {
         ag_flat_carve(&t->f, t->block, f.n + 1);
-        lay_out(t, &f, (int32_t *)((char *)t->block + moved_at(f.n)));
+        lay_out(t, &f, ag_align4(t->f.op + f.n + 1));   /* + 3 bytes above: room to align */
         for (int64_t i = 1; i <= f.n; i++) ar->refs[f.id[i]]++;
         *status = AG_OK;
     }

@@ -5,7 +5,7 @@
 #
 #   tests/sanitize.sh [pytest args...]      e.g. tests/sanitize.sh -k fuzz
 #
-# Why each piece (see /work/shared/NOTES.md, "Sanitizers with a cffi extension"):
+# Why each piece (see the team notes, shared/NOTES.md, "Sanitizers with a cffi extension"):
 #   -fno-wrapv                CPython builds with -fwrapv, which hides signed
 #                             overflow from UBSan
 #   -fno-sanitize-recover=all the first report aborts, so it cannot be missed

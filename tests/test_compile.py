@@ -173,3 +173,11 @@ def test_the_backends_agree(both_backends: list[str]) -> None:
         values, grads = f.map(rows)
         out.append(([bits(v) for v in values], [[bits(g) for g in r] for r in grads], bits(p.grad)))
     assert out[0] == out[1]
+
+
+def test_a_comparison_that_does_not_report_itself_is_refused(backend: str) -> None:
+    """Value's own comparisons read values and do not call note_comparison (yet):
+    refused, naming them.  Once they report themselves this is a guard."""
+    f = ag.compile(lambda x: x * 2.0 if x > 0 else x)
+    with pytest.raises(ReplayError, match="comparison or truth test"):
+        f(1.0)

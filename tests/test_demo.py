@@ -47,7 +47,7 @@ def test_demo_defaults_reach_100_percent():
     tutorial = (ROOT / "docs" / "tutorial.md").read_text()
     shown = re.search(r"```\n(training MLP.*?)```", tutorial, re.S).group(1).splitlines()
     assert shown[-1] == "decision boundary and training curves written to docs/boundary.png"
-    speed = re.compile(r"[0-9.]+ steps/s|[0-9.]+ s, [0-9.]+ ms/step \(.*?\)")
+    speed = re.compile(r" *[0-9.]+ steps/s|[0-9.]+ s, [0-9.]+ ms/step \(.*?\)")
     real = {speed.sub("SPEED", line) for line in out.splitlines()}
     for line in shown[:-1]:
         if line != "...":

@@ -17,12 +17,12 @@ import sys
 import textwrap
 
 import pytest
+from graphs import apply_op
 
 import autograd as ag
 from autograd import backend as ag_backend
 from autograd import errors, ops
 from autograd.engine.python.arena import ar as py_arena
-from graphs import apply_op
 
 
 def engine():

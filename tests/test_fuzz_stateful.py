@@ -17,9 +17,9 @@ from __future__ import annotations
 import gc
 import math
 import os
-import struct
 
 import pytest
+from graphs import bits
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -57,10 +57,6 @@ UNARY_METHOD = {op.name: op.method for op in ops.OPS if op.arity == 1 and op.met
 def test_the_fuzzer_covers_every_op():
     covered = {"leaf", "primitive"} | set(BINARY) | set(WITH_CONSTANT) | set(UNARY)
     assert covered == set(ops.BY_NAME)
-
-
-def bits(x: float) -> bytes:
-    return b"nan" if math.isnan(x) else struct.pack("<d", x)
 
 
 def unary(name: str, x: ag.Value) -> ag.Value:

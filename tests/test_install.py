@@ -28,11 +28,13 @@ print("ok", ag.__file__)
 def test_wheel_installs_and_imports_from_anywhere(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRAD_")}
     env["AUTOGRAD_STRICT_BUILD"] = "1"
-    # sdist first, then the wheel from the sdist: the sdist must carry csrc/
+    # sdist first, then the wheel from the sdist: the sdist must carry csrc/.
+    # `build` makes it in an isolated environment with pyproject's setuptools
+    # (the one a venv comes with may be too old to read [project]).
     sdists = tmp_path / "sdist"
     subprocess.run(
-        [sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(sdists)!r})"],
-        check=True, env=env, cwd=ROOT, capture_output=True,
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(sdists), str(ROOT)],
+        check=True, env=env, capture_output=True,
     )
     (sdist,) = sdists.glob("*.tar.gz")
     wheels = tmp_path / "wheels"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import math
 import os
@@ -115,10 +116,10 @@ def test_explain_lists_every_node_with_its_local_derivatives(backend, capsys):
     assert "x.grad += 7.02259 = 0.25 + 2.77259 + 2 + 2" in text
 
 
-def test_explain_runs_backward_and_matches_it_bitwise(backend):
+def test_explain_matches_backward_bitwise(backend):
     a, b = ag.Value(0.5), ag.Value(-1.5)
     z = (a * b).tanh() + (a / b).exp().relu() + a.sigmoid() * 3 - abs(b) ** 0.5 + (a - b).log()
-    ex = ag.explain(z, names={"a": a, "b": b}, show=False)
+    ex = ag.explain(z, names={"a": a, "b": b}, show=False, accumulate=True)
     assert ex.leaf_grads == {"a": a.grad, "b": b.grad}
     fresh_a, fresh_b = ag.Value(0.5), ag.Value(-1.5)
     fresh = ((fresh_a * fresh_b).tanh() + (fresh_a / fresh_b).exp().relu() + fresh_a.sigmoid() * 3
@@ -135,7 +136,8 @@ def test_explain_counts_contributions_and_seed(backend):
     step_u = next(s for s in ex.steps if s.label == "u")
     assert step_u.contributions == 3
     assert step_u.adjoint == 0.5 * (2 * 6.0 + 1)
-    assert x.grad == 0.5 * (2 * 6.0 + 1) * 2
+    assert ex.leaf_grads["x"] == 0.5 * (2 * 6.0 + 1) * 2
+    assert x.grad == 0.0 and u.grad == 0.0      # explain leaves every .grad as it was
     assert "seed dv3/dv3 = 0.5" in str(ex)
     assert "sum from 3 consumers" in str(ex)
 
@@ -155,7 +157,8 @@ def test_explain_truncates_large_graphs_with_a_count(backend):
 def test_explain_of_a_leaf(backend):
     x = ag.Value(4.0)
     ex = ag.explain(x, names={"x": x}, show=False)
-    assert ex.steps == [] and ex.leaf_grads == {"x": 1.0} and x.grad == 1.0
+    assert ex.steps == [] and ex.leaf_grads == {"x": 1.0} and x.grad == 0.0
+    assert "1 node, 0 chain-rule steps" in str(ex)
 
 
 # --- python -m autograd explain ---------------------------------------------
@@ -241,3 +244,58 @@ def test_explain_help_describes_every_option():
     _, commands = build_parser()
     for action in commands["explain"]._actions:
         assert action.help, action.dest
+
+
+def test_explain_at_a_prompt_prints_once_and_leaves_grads(backend, capsys):
+    """In a REPL the return value is echoed: its repr must not be the text
+    again, and explaining must not change .grad unless asked to."""
+    x = ag.Value(2.0, label="x")
+    y = x * x
+    ex = ag.explain(y)
+    printed = capsys.readouterr().out
+    assert printed.count("backward from") == 1
+    assert "backward from" not in repr(ex) and "print()" in repr(ex)
+    assert x.grad == 0.0
+    y.backward()
+    assert x.grad == 4.0                          # not 8.0: explain added nothing
+    ag.explain(y, show=False, accumulate=True)
+    assert x.grad == 8.0
+
+
+def test_labels_show_in_explain_pictures_and_repr(backend):
+    x = ag.Value(2.0, label="x")
+    w = ag.Value(-3.0)
+    w.label = "weight"
+    y = (x * w).relu()
+    assert x.label == "x" and w.label == "weight" and y.label is None
+    assert repr(x) == "Value(data=2.0, grad=0.0, label='x')"
+    text = str(ag.explain(y, show=False))
+    assert "x * weight" in text
+    assert "weight" in ag.to_dot(y)
+    w.label = None
+    assert w.label is None and repr(w) == "Value(data=-3.0, grad=0.0)"
+    with pytest.raises(TypeError, match="str"):
+        ag.Value(1.0, label=3)
+
+
+def test_a_label_goes_with_its_value_never_to_a_reused_node(backend):
+    eng = ag.backend.ENGINES[backend]
+    x = ag.Value(2.0, label="gone")
+    node = x._id
+    del x
+    gc.collect()
+    assert node not in eng.labels
+    assert all(v.label is None for v in [ag.Value(1.0) for _ in range(10)])
+
+
+def test_names_can_be_a_model(backend):
+    model = ag.nn.MLP(2, [2, 1], seed=0)
+    text = str(ag.explain(model([0.5, -0.5]), names=model, show=False))
+    assert "layers.0.neurons.0.w.0" in text or "w.0" in text
+
+
+def test_explain_counts_in_the_singular_and_shows_no_negative_zero(backend):
+    x = ag.Value(-0.0, label="x")
+    y = x * 1.0
+    text = str(ag.explain(y, show=False))
+    assert "2 nodes, 1 chain-rule step," in text and "-0" not in text

@@ -11,10 +11,10 @@ import random
 from array import array
 
 import pytest
+from graphs import apply_op, bits, random_program, run_program
 
 import autograd as ag
 from autograd import ops, replay
-from graphs import apply_op, bits, random_program, run_program
 
 # every op a node can hold, from the op table: a new op is tested here unasked
 RULE_OPS = [op.name for op in ops.OPS if op.arity > 0]

@@ -120,6 +120,7 @@ def test_the_c_engine_is_built_from_the_op_table(backend):
     if backend != "c":
         pytest.skip("the C engine's build")
     from autograd._engine import ffi, lib
+
     from autograd.engine import c as engine_c
 
     assert lib.ag_op_count() == ops.COUNT

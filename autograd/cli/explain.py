@@ -91,7 +91,7 @@ def main(args: argparse.Namespace) -> int:
         given = ", ".join(f"{k} = {v.data:g}" for k, v in leaves.items())
         print(f"forward: {OUTPUT} = {args.expression}" + (f" at {given}" if given else "")
               + f" = {_number(out.data)}")
-        explain(out, names, max_steps=args.max_steps)
+        explain(out, names, max_steps=args.max_steps, accumulate=True)
         for name, leaf in leaves.items():
             print(f"d{OUTPUT}/d{name} = {_number(leaf.grad)}")
         if args.draw:

@@ -52,7 +52,7 @@ class Engine:
     value(id) -> float; grad(id) -> float; set_value(id, x) -> status;
     set_grad(id, g) -> status; backward(root, seed) -> status."""
 
-    __slots__ = ("pending", "_flush_lock", *HOT)
+    __slots__ = ("pending", "labels", "_flush_lock", *HOT)
     name: str
     leaf: Callable[[float], int]
     apply: Callable[[int, int, int, float], int]
@@ -64,39 +64,90 @@ class Engine:
     backward: Callable[[int, float], int]
 
     # --- the other node functions (arena.c) ----------------------------------
-    def retain(self, node: int) -> int: ...
-    def release(self, ids: list[int]) -> int: ...
-    def node_info(self, node: int) -> NodeInfo | None: ...
-    def get_stats(self) -> tuple[int, int, int]: ...
-    def check(self) -> int: ...
-    def id_array(self, ids: list[int]) -> Any: ...       # ids in the form the next two take
-    def descend(self, ids: Any, lr: float) -> int: ...
-    def zero_grads(self, ids: Any) -> int: ...
+    @staticmethod
+    def retain(node: int) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def release(ids: list[int]) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def node_info(node: int) -> NodeInfo | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def get_stats() -> tuple[int, int, int]:
+        raise NotImplementedError
+
+    @staticmethod
+    def check() -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def id_array(ids: list[int]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def descend(ids: Any, lr: float) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def zero_grads(ids: Any) -> int:
+        raise NotImplementedError
 
     # --- the sweep (sweep.c) ------------------------------------------------
-    def backward_checked(self, root: int, seed: float) -> tuple[int, int, int, float]: ...
-    def topo(self, root: int) -> list[int] | int: ...
-    def gradients(self, root: int, seed: float, ids: list[int]) -> list[float] | int: ...
+    @staticmethod
+    def backward_checked(root: int, seed: float) -> tuple[int, int, int, float]:
+        raise NotImplementedError
+
+    @staticmethod
+    def topo(root: int) -> list[int] | int:
+        raise NotImplementedError
+
+    @staticmethod
+    def gradients(root: int, seed: float, ids: list[int]) -> list[float] | int:
+        raise NotImplementedError
 
     # --- replay (tape.c) ----------------------------------------------------
-    def tape_new(self, root: int) -> Any: ...
-    def tape_size(self, tape: Any) -> int: ...
-    def tape_run(self, tape: Any, seed: float) -> float: ...
-    def tape_free(self, tape: Any) -> None: ...
-    def tape_leaves(self, tape: Any) -> list[int]: ...
-    # (values, grads) or a negative status; cols: 1-D float64 buffers (or, for
-    # the Python engine, any float sequences) of nrows each
-    def tape_run_batch(self, tape: Any, nrows: int, col_ids: list[int], cols: list[Any], seed: float,
+    @staticmethod
+    def tape_new(root: int) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_size(tape: Any) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_run(tape: Any, seed: float) -> float:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_free(tape: Any) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_leaves(tape: Any) -> list[int]:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_run_batch(tape: Any, nrows: int, col_ids: list[int], cols: list[Any], seed: float,
                        grad_ids: list[int], accumulate: bool, threads: int
-                       ) -> tuple[Any, list[Any]] | int: ...
+                       ) -> tuple[Any, list[Any]] | int:
+        """(values, grads) or a negative status; cols: 1-D float64 buffers
+        (for the Python engine, any float sequences) of nrows each."""
+        raise NotImplementedError
 
     # --- the test hook (testing.h) -------------------------------------------
-    def fail_after(self, n: int) -> None: ...
+    @staticmethod
+    def fail_after(n: int) -> None:
+        raise NotImplementedError
 
     def __init__(self, hot: dict[str, Callable[..., Any]]) -> None:
         for name in HOT:
             setattr(self, name, hot[name])
         self.pending: list[int] = []
+        self.labels: dict[int, str] = {}   # node -> label, while its labelled Value lives
         self._flush_lock = threading.Lock()
 
     def flush(self) -> None:

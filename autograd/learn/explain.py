@@ -17,13 +17,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from .. import ops
 from ..engine.python.rules import LOCAL_GRADS
 from ..engine.python.sweep import sweep
-from .graphwalk import GraphNode, fmt, formula, walk
 from ..value import Value, as_number
+from .graphwalk import GraphNode, fmt, formula, walk
 
 MAX_STEPS = 50
 
@@ -64,7 +64,16 @@ class Explanation:
     def __str__(self) -> str:
         return "\n".join(self.lines)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        # short: at a prompt, explain() has printed the text already
+        return (f"<Explanation of the backward pass from {self.output}: {self.nodes} "
+                f"{'node' if self.nodes == 1 else 'nodes'}, {len(self.steps)} chain-rule "
+                f"{'step' if len(self.steps) == 1 else 'steps'}; print() it for the text>")
+
+
+def _count(n: int, what: str) -> str:
+    """'1 node', '2 nodes', '1,000 more steps'."""
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
 
 
 def _step_lines(step: ChainStep, index: int, root: str) -> list[str]:
@@ -108,14 +117,17 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float = 1.0,
+def explain(y: Value, names: Mapping[str, Value] | Any = None, *, seed: float = 1.0,
             max_steps: int | None = MAX_STEPS, file: TextIO | None = None,
-            show: bool = True) -> Explanation:
-    """Run ``y.backward(seed)`` and print each chain-rule step, output first:
-    the node, its op, its adjoint, and for each input the local derivative
-    and the amount added.  Returns the Explanation (str() gives the text).
+            show: bool = True, accumulate: bool = False) -> Explanation:
+    """Print each chain-rule step of ``y.backward(seed)``, output first: the
+    node, its op, its adjoint, and for each input the local derivative and
+    the amount added.  Returns the Explanation (str() gives the text).
 
-    ``names`` labels chosen Values ({"x": x}); others are v0, v1, ... (the
+    The trace is computed on adjoints of its own: every ``.grad`` is left as
+    it was, unless ``accumulate=True``, which also runs ``y.backward(seed)``.
+    ``names`` labels chosen Values ({"x": x}, or a model: its parameters'
+    names); Values made with a label show it; others are v0, v1, ... (the
     labels ``to_dot`` uses).  Only the first ``max_steps`` steps are printed,
     followed by a count of the rest (None: print all); the Explanation holds
     every step.  ``show=False`` prints nothing."""
@@ -129,7 +141,7 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
     terms_of: dict[int, list[float]] = {i: [] for i, n in enumerate(nodes) if n.is_leaf}
     steps: list[ChainStep] = []
 
-    def step(i: int, g: float) -> tuple[float, float]:
+    def record_step(i: int, g: float) -> tuple[float, float]:
         node = nodes[i - 1]
         rule = LOCAL_GRADS[node.op]
         assert rule is not None
@@ -147,31 +159,33 @@ def explain(y: Value, names: Mapping[str, Value] | None = None, *, seed: float =
                                consumers[i - 1], terms))
         return added
 
-    sweep(f, s, rule=step)          # the engines' sweep order
+    sweep(f, s, rule=record_step)          # the engines' sweep order
     adjoint = f.adjoint[1:]
     leaf_grads = {nodes[i].label: adjoint[i] for i in terms_of}
     leaf_terms = {nodes[i].label: terms for i, terms in terms_of.items()}
 
-    y.backward(s)
+    if accumulate:
+        y.backward(s)
 
     ex = Explanation(root, s, len(nodes), steps, leaf_grads, leaf_terms, max_steps)
-    lines = [f"backward from {root} = {fmt(nodes[-1].value)}: {len(nodes)} nodes, "
-             f"{len(steps)} chain-rule steps, seed d{root}/d{root} = {fmt(s)}"]
+    lines = [f"backward from {root} = {fmt(nodes[-1].value)}: {_count(len(nodes), 'node')}, "
+             f"{_count(len(steps), 'chain-rule step')}, seed d{root}/d{root} = {fmt(s)}"]
     shown = steps if max_steps is None else steps[:max_steps]
     for k, step in enumerate(shown, 1):
         lines.extend(_step_lines(step, k, root))
     if len(shown) < len(steps):
-        lines.append(f"... {len(steps) - len(shown):,} more steps not shown "
+        lines.append(f"... {_count(len(steps) - len(shown), 'more step')} not shown "
                      f"(max_steps={max_steps}; pass max_steps=None to see all)")
     leaves = list(leaf_grads.items())
     shown_leaves = leaves if max_steps is None else leaves[:max_steps]
-    lines.append("leaf gradients, added to .grad:")
+    lines.append("leaf gradients, what backward() adds to .grad:")
     for label, g in shown_leaves:
         parts_added = leaf_terms[label]
         parts = f" = {' + '.join(fmt(t) for t in parts_added)}" if 1 < len(parts_added) <= 8 else ""
         lines.append(f"    {label}.grad += {fmt(g)}{parts}")
     if len(shown_leaves) < len(leaves):
-        lines.append(f"    ... and {len(leaves) - len(shown_leaves):,} more leaves")
+        more = len(leaves) - len(shown_leaves)
+        lines.append(f"    ... and {more:,} more {'leaf' if more == 1 else 'leaves'}")
     ex.lines = lines
     if show:
         print(str(ex), file=file or sys.stdout)

@@ -14,7 +14,8 @@ import json
 import os
 import random
 from collections.abc import Iterator, Sequence
-from operator import mul
+from functools import reduce
+from operator import add, mul
 from typing import Any, Callable, Union
 
 from ..value import FREE_FUNCTIONS, Value
@@ -25,9 +26,9 @@ Inputs = Union[Sequence[Union[Value, float]], Value, float]
 Output = Union[Value, list[Value]]
 
 NONLINEARITIES: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
+    "relu": getattr(Value, "relu"),  # noqa: B009  (made from the op table: mypy cannot see it)
+    "tanh": getattr(Value, "tanh"),  # noqa: B009
+    "sigmoid": getattr(Value, "sigmoid"),  # noqa: B009
     "linear": None,
 }
 
@@ -236,7 +237,9 @@ class MLP(Module):
             for n in layer.neurons:
                 if len(out) != n.nin:
                     raise ValueError(f"this neuron takes {n.nin} inputs, got {len(out)}")
-                s = sum(map(mul, [w.data for w in n.w], out), n.b.data)
+                # left to right, as the graph adds: not sum(), which on floats
+                # compensates its rounding since Python 3.12
+                s = reduce(add, map(mul, [w.data for w in n.w], out), n.b.data)
                 res.append(act(s) if act else s)
             out = res
         return out[0] if len(out) == 1 else out

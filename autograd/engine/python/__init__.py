@@ -33,17 +33,20 @@ class PythonEngine(Engine):
     topo = staticmethod(sweep.topo)
     gradients = staticmethod(sweep.gradients)
     tape_new = staticmethod(tape.tape_new)
-    tape_size = staticmethod(tape.tape_size)
-    tape_run = staticmethod(tape.tape_run)
-    tape_free = staticmethod(tape.tape_free)
-    tape_leaves = staticmethod(tape.tape_leaves)
-    tape_run_batch = staticmethod(tape.tape_run_batch)
-    id_array = staticmethod(list)
+    tape_size = staticmethod(tape.tape_size)  # type: ignore[assignment]
+    tape_run = staticmethod(tape.tape_run)  # type: ignore[assignment]
+    tape_free = staticmethod(tape.tape_free)  # type: ignore[assignment]
+    tape_leaves = staticmethod(tape.tape_leaves)  # type: ignore[assignment]
+    tape_run_batch = staticmethod(tape.tape_run_batch)  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__({"leaf": arena.leaf, "apply": arena.apply, "apply_detached": arena.apply_detached,
                           "value": arena.value, "grad": arena.grad, "set_value": arena.set_value,
                           "set_grad": arena.set_grad, "backward": sweep.backward})
+
+    @staticmethod
+    def id_array(ids: list[int]) -> list[int]:
+        return list(ids)
 
     @staticmethod
     def node_info(node: int) -> NodeInfo | None:

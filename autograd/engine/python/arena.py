@@ -12,6 +12,7 @@ not atomic.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from ... import errors, ops
 from .rules import FORWARD
@@ -83,8 +84,10 @@ def grow() -> int:
         return errors.EFULL
     cap = min(ar.cap * 2 if ar.cap else FIRST_CAPACITY, MAX_NODES)
     extra = cap - ar.cap
-    for column, fill in ((ar.value, 0.0), (ar.grad, 0.0), (ar.c, 0.0), (ar.a, -1), (ar.b, -1),
-                         (ar.refs, 0), (ar.slot, 0), (ar.op, FREE)):
+    columns: list[tuple[list[Any], Any]] = [
+        (ar.value, 0.0), (ar.grad, 0.0), (ar.c, 0.0), (ar.a, -1), (ar.b, -1), (ar.refs, 0), (ar.slot, 0),
+        (ar.op, FREE)]
+    for column, fill in columns:
         if injected_failure():
             return errors.ENOMEM
         if len(column) < cap:

@@ -16,7 +16,7 @@ over a ``Flat`` read from the engine, with their own step (``rule``).
 from __future__ import annotations
 
 import dis
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from ... import errors, ops
 from .arena import ARITY, LEAF, ar, injected_failure, is_live
@@ -24,7 +24,7 @@ from .rules import LOCAL_GRADS
 
 # A rule hook: (position, adjoint) -> what the node sends to its inputs a and
 # b (None for an input that needs nothing), or None to skip the node.
-Rule = Callable[[int, Any], Optional[Tuple[Any, Any]]]
+Rule = Callable[[int, Any], Optional[tuple[Any, Any]]]
 
 
 NONE = 0    # the position of a missing input, whose value is 0.0
