@@ -16,6 +16,7 @@ from . import backend as _backend
 from . import nn
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .backend import BackendWarning, get_backend, set_backend
+from .compile import compile  # noqa: A004  (ag.compile, as jax.jit; builtins.compile stays)
 from .errors import GradcheckError, StaleGraphError
 from .functional import SecondDerivativeError, grad, gradients, hessian, value_and_grad, vjp
 from .gradcheck import GradcheckReport, GradgradcheckReport, gradcheck, gradgradcheck
@@ -41,6 +42,7 @@ __all__ = [
     "available_backends",
     "check",
     "collect",
+    "compile",
     "detect_anomaly",
     "get_backend",
     "gradcheck",

@@ -25,7 +25,8 @@ from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["csrc/arena.c", "csrc/ops.c", "csrc/stale.c", "csrc/sweep.c", "csrc/tape.c"]
-HEADERS = ["csrc/autograd.h", "csrc/testing.h", "csrc/arena.h", "csrc/rules.h", "csrc/sweep.h"]
+HEADERS = ["csrc/autograd.h", "csrc/testing.h", "csrc/arena.h", "csrc/rules.h", "csrc/sweep.h",
+           "csrc/tile.h"]
 GENERATED = ROOT / "build" / "generated"
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c11", "-pthread"]
 

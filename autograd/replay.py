@@ -28,7 +28,10 @@ training loop once before trusting replay with it.
 
 from __future__ import annotations
 
+import sys
 import threading
+from array import array
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 from . import errors, modes, ops
@@ -94,6 +97,103 @@ class Tape:
         with self._lock:
             return self._eng.tape_run(self._live(), s)
 
+    def run_batch(self, columns: Mapping[Value, Any], *, seed: float = 1.0,
+                  grads_of: Sequence[Value] = (), threads: int = 1) -> Any:
+        """Run the tape once per row of ``columns``, in order, all in the engine.
+
+        ``columns`` maps some of the tape's leaves (the per-sample inputs) to
+        N numbers each: a list, a tuple, an ``array('d')``, or a 1-D float64
+        buffer such as a numpy array.  Row i is exactly ``leaf.data =
+        column[i]`` for each of them, then ``run(seed)``: the result is the
+        N root values (an ``array('d')``), and every other leaf's ``.grad``
+        receives seed * d(root_i)/d(leaf) for each row, added in row order,
+        bit for bit as that Python loop would add them.  The columns' leaves
+        keep their ``.data`` and ``.grad``; the tape's other nodes keep those
+        of the last ``run``.
+
+        ``grads_of=[leaf, ...]`` (leaves on the tape): returns ``(values,
+        grads)`` with ``grads[j][i]`` = seed * d(root_i)/d(grads_of[j]).
+
+        ``threads=T`` runs the rows on up to T threads, outside the GIL on the
+        C backend; every result is bit for bit that of one thread (each
+        thread runs whole rows; the grads are summed in row order).
+
+        Bad columns (not a leaf of this tape, a leaf given twice, lengths that
+        differ, data that are not numbers) raise before any ``.grad``
+        changes; a closed tape raises ReplayError.
+
+        >>> import autograd as ag
+        >>> from autograd import replay
+        >>> w, x = ag.Value(3.0), ag.Value(0.0)
+        >>> tape = replay.record(lambda: w * x * x)
+        >>> list(tape.run_batch({x: [1.0, 2.0]}))                  # 3 x**2
+        [3.0, 12.0]
+        >>> w.grad                                                   # 1 + 4
+        5.0
+        >>> values, (dx,) = tape.run_batch({x: [1.0, 2.0]}, grads_of=[x])
+        >>> list(dx)                                                 # 6 x
+        [6.0, 12.0]
+        """
+        if not isinstance(columns, Mapping):
+            raise TypeError("run_batch: columns must map leaves to sequences of numbers, "
+                            f"not {type(columns).__name__}")
+        if not columns:
+            raise ValueError("run_batch: no columns: give at least one leaf its N values")
+        values, grads = self._run_batch(list(columns.items()), None, seed, grads_of, threads, True)
+        return (values, grads) if grads_of else values
+
+    def _run_batch(self, columns: list[tuple[Value, Any]], nrows: int | None, seed: float,
+                   grads_of: Sequence[Value], threads: int, accumulate: bool) -> tuple[Any, list[Any]]:
+        """run_batch on (leaf, column) pairs; nrows: the number of rows, or
+        None to take it from the columns.  accumulate=False leaves every
+        grad as it was (ag.compile's f(*xs), as value_and_grad)."""
+        s = float(seed)
+        nthreads = _threads(threads)
+        if not isinstance(grads_of, Sequence) or isinstance(grads_of, (str, Value)):
+            raise TypeError("run_batch: grads_of must be a sequence of leaves (a list or a tuple)")
+        with self._lock:
+            tape = self._live()
+            eng = self._eng
+            leaves = set(eng.tape_leaves(tape))
+            col_ids: list[int] = []
+            cols: list[Any] = []
+            for k, (leaf, data) in enumerate(columns):
+                node = self._leaf_on_tape(leaf, leaves, f"column {k}")
+                if node in col_ids:
+                    raise ValueError(f"run_batch: column {k} feeds the same leaf as column "
+                                     f"{col_ids.index(node)}")
+                col = _column(data, k)
+                if nrows is None:
+                    nrows = len(col)
+                elif len(col) != nrows:
+                    raise ValueError(f"run_batch: column {k} has {len(col)} values, "
+                                     + (f"column 0 has {nrows}" if k else f"there are {nrows} rows")
+                                     + ": every column needs one value per row")
+                col_ids.append(node)
+                cols.append(col)
+            grad_ids = [self._leaf_on_tape(leaf, leaves, f"grads_of[{j}]")
+                        for j, leaf in enumerate(grads_of)]
+            out = eng.tape_run_batch(tape, nrows or 0, col_ids, cols, s, grad_ids, accumulate, nthreads)
+            if isinstance(out, int):
+                raise_for_status(out)
+        return out
+
+    def _leaf_on_tape(self, leaf: Any, leaves: set[int], what: str) -> int:
+        """leaf's node id; ValueError or TypeError, saying why, unless it is
+        a leaf of this tape."""
+        if not isinstance(leaf, Value):
+            raise TypeError(f"run_batch: {what} must be a Value (a leaf of the tape), "
+                            f"not {type(leaf).__name__}")
+        if leaf._eng is not self._eng:
+            raise ValueError(f"run_batch: {what} belongs to another backend than the tape")
+        if leaf._id not in leaves:
+            if self._eng.node(leaf._id).op != 0:
+                raise ValueError(f"run_batch: {what} is not a leaf but a computed Value: only "
+                                 "leaves take their values from columns")
+            raise ValueError(f"run_batch: {what} is a leaf that is not on this tape: the recorded "
+                             "root does not depend on it")
+        return leaf._id
+
     def verify(self, root: Value) -> None:
         """Raise ReplayError unless ``root``, a graph built afresh by the code
         that was recorded, has the tape's shape: the same ops, constants and
@@ -143,6 +243,39 @@ class Tape:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _threads(threads: Any) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"run_batch: threads must be an int, not {type(threads).__name__}")
+    if threads < 1:
+        raise ValueError(f"run_batch: threads must be at least 1, not {threads}")
+    return min(threads, 1024)
+
+
+# The formats of a float64 buffer on this machine (numpy says '<d').
+_FLOAT64 = {"d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d"}
+
+
+def _column(data: Any, k: int) -> Any:
+    """Column k as a 1-D float64 buffer the engine reads in place: a buffer
+    of doubles as it is (copied when not contiguous), any other sequence of
+    numbers copied into an array('d').  TypeError for anything else."""
+    if isinstance(data, (str, bytes, bytearray)):
+        raise TypeError(f"run_batch: column {k} is a {type(data).__name__}, not a sequence of numbers")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        view = None
+    if view is not None:
+        if view.ndim != 1 or view.format not in _FLOAT64:
+            raise TypeError(f"run_batch: column {k} is a buffer of format {view.format!r} with "
+                            f"{view.ndim} dimension(s): give 1-D float64 ('d') data, or a list")
+        return view if view.c_contiguous else array("d", view.tolist())
+    try:
+        return array("d", data)
+    except TypeError as e:
+        raise TypeError(f"run_batch: column {k} holds something that is not a number ({e})") from None
 
 
 def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:

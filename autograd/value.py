@@ -359,20 +359,16 @@ class Value:
     # == and hash stay identity: by value, `v in values` and dict lookups
     # would silently match other Values that merely hold the same number.
     def __lt__(self, other: object) -> bool:
-        y = _compared(other)
-        return NotImplemented if y is None else self.data < y  # type: ignore[return-value]
+        return _compare(self, other, "<")
 
     def __le__(self, other: object) -> bool:
-        y = _compared(other)
-        return NotImplemented if y is None else self.data <= y  # type: ignore[return-value]
+        return _compare(self, other, "<=")
 
     def __gt__(self, other: object) -> bool:
-        y = _compared(other)
-        return NotImplemented if y is None else self.data > y  # type: ignore[return-value]
+        return _compare(self, other, ">")
 
     def __ge__(self, other: object) -> bool:
-        y = _compared(other)
-        return NotImplemented if y is None else self.data >= y  # type: ignore[return-value]
+        return _compare(self, other, ">=")
 
     def __bool__(self) -> bool:
         """False for 0.0, as a float (nan is True)."""
@@ -433,6 +429,24 @@ def _compared(other: object) -> float | None:
     if isinstance(other, Value):
         return other.data
     return as_number(other)
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+
+
+def _compare(lhs: Value, other: object, op: str) -> bool:
+    """lhs op other on the values, reading each Value operand once (through
+    .data, so a recording that watches reads sees it); ag.compile, while it
+    records on this thread, turns the comparison into a guard."""
+    y = _compared(other)
+    if y is None:
+        return NotImplemented  # type: ignore[return-value]
+    result = _COMPARE[op](lhs.data, y)
+    recorder = sys.modules.get("autograd.compile")
+    if recorder is not None:
+        recorder.note_comparison(op, lhs, other, result)
+    return result
 
 
 class ValueGroup:

@@ -90,5 +90,9 @@ ag_tape *ag_tape_new(int32_t root, int *status);
 int64_t ag_tape_size(const ag_tape *t);
 int ag_tape_run(ag_tape *t, double seed, double *root_value);
 void ag_tape_free(ag_tape *t);
+int64_t ag_tape_leaves(const ag_tape *t, int32_t *out, int64_t cap);
+int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double **cols, int64_t ncol,
+                      double seed, const int32_t *grad_ids, double **grads, int64_t ngrad,
+                      double *values, int accumulate, int threads);
 
 #endif

@@ -16,11 +16,14 @@
  *
  * autograd/engine/python/sweep.py is the twin of this file.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rules.h"
 #include "sweep.h"
+#include "tile.h"
 
 /* How many nodes ahead the reverse sweep asks for scattered data. */
 #define AG_PREFETCH 16
@@ -250,3 +253,206 @@ int64_t ag_topo(int32_t root, int32_t *out, int64_t cap)
     ag_unlock();
     return n;
 }
+
+/* ---- the sweep over a tile of rows -------------------------------------
+ * ag_sweep_tile is ag_sweep run for AG_TILE_ROWS rows side by side: the same
+ * nodes in the same order, each rule applied to every row before the next
+ * node.  Within a row every operation and its order are ag_sweep's (the
+ * rules are rules.h's rows, expanded once more), so each row's adjoints are
+ * bit for bit those ag_sweep computes for it; only the loop over rows is
+ * new, and that loop is what the compiler vectorises.  The unit is built
+ * at -O3 (gcc's -O2 vectorises only the cheapest loops), still without
+ * contraction into FMA and without -ffast-math; on x86-64 with gcc the
+ * functions are also compiled for AVX-512 and AVX2, picked at load time. */
+
+/* Which of x, y, out an op's backward rule reads. */
+#define AG_READS_X 1
+#define AG_READS_Y 2
+#define AG_READS_OUT 4
+
+/* mentions: whether the C expression text has the identifier name. */
+static int mentions(const char *text, const char *name)
+{
+    const size_t len = strlen(name);
+    const char *p = text;
+    while (*p != '\0') {
+        if (isalpha((unsigned char)*p) || *p == '_') {
+            const char *start = p;
+            while (isalnum((unsigned char)*p) || *p == '_') p++;
+            if ((size_t)(p - start) == len && memcmp(start, name, len) == 0) return 1;
+        } else if (isdigit((unsigned char)*p)) {
+            while (isalnum((unsigned char)*p) || *p == '.') p++;     /* 1.0, 1e-5 */
+        } else {
+            p++;
+        }
+    }
+    return 0;
+}
+
+/* rule_reads: which of x, y and out (AG_READS_*) op's backward rule reads,
+ * found in the text of its rules.h row: a value its row does not name, the
+ * rule cannot read. */
+static int rule_reads(int op)
+{
+    const char *text = "x y out";   /* no rule: assume it reads everything */
+    switch (op) {
+#define AG_READS_CASE(name, value, grad_a, grad_b) case AG_OP_##name: text = #grad_a " " #grad_b; break;
+    AG_RULES(AG_READS_CASE)
+#undef AG_READS_CASE
+    default: break;
+    }
+    return (mentions(text, "x") ? AG_READS_X : 0) | (mentions(text, "y") ? AG_READS_Y : 0)
+           | (mentions(text, "out") ? AG_READS_OUT : 0);
+}
+
+/* ag_flat_tile_plan: the rows of f's tiles for a sweep down to `first` (the
+ * positions below it are leaves: rows of their own, 0 .. first - 1), in
+ * block (AG_TILE_PLAN_BYTES(f->n) bytes, which the plan's arrays point into).
+ *
+ * Values: a node's value gets a row when the forward pass computes it; the
+ * row is free again after its last reader in the forward pass unless a
+ * backward rule reads it (as x, y or out), or it is the root's.  Adjoints:
+ * a position's adjoint gets a row at the first add into it (the sweep goes
+ * from the root down) and frees it once the node's own rule has read it;
+ * the root's and the leaves' keep theirs.  A node's inputs get their rows
+ * before its own is freed, so no loop reads and writes one row.
+ *
+ * flags[i]: AG_FIRST_A when what node i sends its input a is the first add
+ * into a's adjoint, AG_FIRST_B the same for b (a node that takes one node
+ * twice sends to a first).  ag_sweep adds into adjoints that start at 0.0;
+ * ag_sweep_tile stores 0.0 + d at a first add instead (the bits the add
+ * gives), so a reused row needs no zeroing. */
+void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block)
+{
+    const int64_t n = f->n;
+    const int32_t *a = f->a, *b = f->b;
+    int32_t *value = block;
+    int32_t *adjoint = value + n + 1;
+    int32_t *last = adjoint + n + 1;        /* by position: its last reader */
+    int32_t *spare = last + n + 1;          /* rows free for reuse, a stack */
+    uint8_t *flags = (uint8_t *)(spare + n + 1);
+    uint8_t *keep = flags + n + 1;          /* by position: its value row stays */
+    int reads[AG_OP_COUNT];
+    int64_t nspare = 0, rows;
+    for (int op = 0; op < AG_OP_COUNT; op++) reads[op] = rule_reads(op);
+    for (int64_t p = 0; p <= n; p++) {
+        keep[p] = p < first || p == n;
+        last[p] = (int32_t)p;
+        flags[p] = 0;
+    }
+    for (int64_t i = first; i <= n; i++) {
+        if (f->op[i] == AG_OP_LEAF) continue;
+        int r = reads[f->op[i]];
+        keep[i] |= (r & AG_READS_OUT) != 0;
+        keep[a[i]] |= (r & AG_READS_X) != 0;
+        keep[b[i]] |= (r & AG_READS_Y) != 0;
+        last[a[i]] = last[b[i]] = (int32_t)i;
+    }
+    for (int64_t p = 0; p < first && p <= n; p++) value[p] = adjoint[p] = (int32_t)p;
+    rows = first;
+    for (int64_t i = first; i <= n; i++) {
+        value[i] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
+        if (a[i] >= first && !keep[a[i]] && last[a[i]] == i) spare[nspare++] = value[a[i]];
+        if (b[i] >= first && b[i] != a[i] && !keep[b[i]] && last[b[i]] == i) spare[nspare++] = value[b[i]];
+    }
+    plan->nvalue = rows;
+
+    /* keep[] now marks the positions that have received an add */
+    for (int64_t p = 0; p <= n; p++) keep[p] = 0;
+    nspare = 0;
+    rows = first;
+    if (n >= first) adjoint[n] = (int32_t)rows++;
+    for (int64_t i = n; i >= first; i--) {
+        if (f->op[i] == AG_OP_LEAF) continue;
+        if (!keep[a[i]]) {
+            flags[i] |= AG_FIRST_A;
+            keep[a[i]] = 1;
+            if (a[i] >= first) adjoint[a[i]] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
+        }
+        if (b[i] != AG_NONE && !keep[b[i]]) {
+            flags[i] |= AG_FIRST_B;
+            keep[b[i]] = 1;
+            if (b[i] >= first) adjoint[b[i]] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
+        }
+        spare[nspare++] = adjoint[i];   /* read by this node's rule, never again */
+    }
+    plan->nadjoint = rows;
+    plan->value = value;
+    plan->adjoint = adjoint;
+    plan->flags = flags;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3", "fp-contract=off")
+#endif
+
+/* local_grads_tile: into da[r] and db[r], the adjoints op sends to its
+ * inputs in row r, given the rows of its inputs' values (xs, ys), its
+ * value (outs) and its adjoint (gs): ag_local_grads, row by row. */
+static AG_TILE_INLINE void local_grads_tile(int op, const double *restrict xs, const double *restrict ys,
+                                            double c, const double *restrict outs,
+                                            const double *restrict gs, double *restrict da,
+                                            double *restrict db)
+{
+    (void)c;
+    switch (op) {
+#define AG_BACKWARD_TILE_CASE(name, value, grad_a, grad_b) \
+    case AG_OP_##name: \
+        for (int r = 0; r < AG_TILE_ROWS; r++) { \
+            const double x = xs[r], y = ys[r], out = outs[r], g = gs[r]; \
+            (void)x; (void)y; (void)out; \
+            da[r] = (grad_a); \
+            db[r] = (grad_b); \
+        } \
+        break;
+    AG_RULES(AG_BACKWARD_TILE_CASE)
+#undef AG_BACKWARD_TILE_CASE
+    default: break;     /* a leaf: the caller never asks */
+    }
+}
+
+/* send_rows: an input's adjoint rows receive d: dst[r] = 0.0 + d[r] at its
+ * first add (dst holds anything before), dst[r] += d[r] after. */
+static AG_TILE_INLINE void send_rows(double *restrict dst, const double *restrict d, int first_add)
+{
+    if (first_add)
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] = 0.0 + d[r];
+    else
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += d[r];
+}
+
+/* ag_sweep_tile: ag_sweep for AG_TILE_ROWS rows at once.  value holds the
+ * value tile of f's values, each position at its row of the plan (position
+ * AG_NONE's row all 0.0); the adjoint tile (its contents of no matter)
+ * receives d(root)/d(node i) * seed in each row, at the plan's rows: for the
+ * leaves (and the root) when the sweep ends, for the other positions while
+ * their rows are theirs.  f's own value and adjoint arrays are not read.
+ * plan: ag_flat_tile_plan(f, first).  scratch has room for 2 * AG_TILE_ROWS
+ * doubles.  No grads and no anomaly check: the batched run (tape.c) reads
+ * the adjoints it needs from the tile.  Goes down to position `first`, as
+ * ag_sweep.  Returns AG_OK. */
+AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,
+                                 const double *value, double *adjoint, double *scratch)
+{
+    const int64_t n = f->n;
+    const int32_t *a = f->a, *b = f->b, *vrow = plan->value, *arow = plan->adjoint;
+    const uint8_t *op = f->op, *flags = plan->flags;
+    const double *c = f->c;
+    double *da = scratch, *db = scratch + AG_TILE_ROWS;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(adjoint, arow[n])[r] = seed;
+    for (int64_t i = n; i >= first; i--) {
+        if (op[i] == AG_OP_LEAF) continue;
+        local_grads_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
+                         AG_TILE_AT(value, vrow[i]), AG_TILE_AT(adjoint, arow[i]), da, db);
+        /* da first, then db, row by row as ag_sweep; when a == b the two
+         * loops still add in that order in every row */
+        send_rows(AG_TILE_AT(adjoint, arow[a[i]]), da, flags[i] & AG_FIRST_A);
+        if (b[i] != AG_NONE) send_rows(AG_TILE_AT(adjoint, arow[b[i]]), db, flags[i] & AG_FIRST_B);
+    }
+    return AG_OK;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif

@@ -138,6 +138,18 @@ class Engine:
     def tape_free(tape: Any) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def tape_leaves(tape: Any) -> list[int]:
+        raise NotImplementedError
+
+    @staticmethod
+    def tape_run_batch(tape: Any, nrows: int, col_ids: list[int], cols: list[Any], seed: float,
+                       grad_ids: list[int], accumulate: bool, threads: int
+                       ) -> tuple[Any, list[Any]] | int:
+        """(values, grads) or a negative status; cols: 1-D float64 buffers
+        (for the Python engine, any float sequences) of nrows each."""
+        raise NotImplementedError
+
     # --- the test hook (testing.h) -------------------------------------------
     @staticmethod
     def fail_after(n: int) -> None:

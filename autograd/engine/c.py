@@ -7,6 +7,7 @@ functions themselves, so an op costs one cffi call and no Python wrapper.
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 from .. import ops
@@ -129,6 +130,28 @@ class CEngine(Engine):
     @staticmethod
     def tape_free(tape: Any) -> None:
         ffi.release(tape[0])
+
+    @staticmethod
+    def tape_leaves(tape: Any) -> list[int]:
+        n = lib.ag_tape_leaves(tape[0], ffi.NULL, 0)
+        buf = ffi.new("int32_t[]", n)
+        lib.ag_tape_leaves(tape[0], buf, n)
+        return list(buf[0:n])  # type: ignore[no-any-return]
+
+    @staticmethod
+    def tape_run_batch(tape: Any, nrows: int, col_ids: list[int], cols: list[Any], seed: float,
+                       grad_ids: list[int], accumulate: bool, threads: int
+                       ) -> tuple[array[float], list[array[float]]] | int:
+        values = array("d", bytes(8 * nrows))
+        grads = [array("d", bytes(8 * nrows)) for _ in grad_ids]
+        # the cdata from from_buffer keep their buffers alive until the call returns
+        col_bufs = [ffi.from_buffer("double[]", col) for col in cols]
+        grad_bufs = [ffi.from_buffer("double[]", g, require_writable=True) for g in grads]
+        status = lib.ag_tape_run_batch(
+            tape[0], nrows, ffi.new("int32_t[]", col_ids), ffi.new("double *[]", col_bufs), len(cols),
+            seed, ffi.new("int32_t[]", grad_ids), ffi.new("double *[]", grad_bufs), len(grad_ids),
+            ffi.from_buffer("double[]", values, require_writable=True), int(accumulate), threads)
+        return status if status else (values, grads)  # type: ignore[no-any-return]
 
 
 ENGINE = CEngine()

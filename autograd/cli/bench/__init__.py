@@ -1,5 +1,6 @@
 """``python -m autograd bench``: autograd against the engines users would
-otherwise pick, on the workloads of issue 4 (see docs/performance.md).
+otherwise pick, on the workloads of issue 4 and W5 of issue 12 (see
+docs/performance.md).
 
 The machine this runs on may be shared and noisy, so the engines take turns
 round by round, each number is a median over rounds, and every ratio is the
@@ -32,6 +33,9 @@ class Config:
         self.w4 = 100_000 if quick else 1_000_000          # W4 nodes, autograd
         self.w4_peer = 20_000 if quick else 200_000        # W4 nodes, micrograd and PyTorch
         self.big = 0 if quick else 10_000_000
+        self.w5 = [100, 10_000, 100_000]                    # W5 samples
+        self.w5_loop = 10_000                               # the tape.run loop up to this N
+        self.w5_eager = 100                                 # the eager loop up to this N
         self.clock = "cpu"
 
 
@@ -69,7 +73,29 @@ def _setups(cfg: Config) -> dict[str, dict[str, Callable[[], Any]]]:
     w1["torch batched"] = engines.w1_torch_batched
     w2["torch 0-dim"] = lambda: engines.w2_torch_scalar(cfg.peer_nodes)
     w3["torch 0-dim"] = lambda: engines.w3_torch_scalar(cfg.peer_nodes)
-    return {"W1": w1, "W2": w2, "W3": w3}
+    w5: dict[str, Callable[[], Any]] = {}
+    for n in cfg.w5:
+        for t in (1, 2):
+            w5[w5_name(f"c run_batch, {t} thread" + "s" * (t > 1), n)] = functools.partial(
+                engines.w5_run_batch, "c", n, t)
+        if n <= cfg.w5_loop:
+            w5[w5_name("c tape.run loop", n)] = functools.partial(engines.w5_run_loop, "c", n)
+        if n <= cfg.w5_eager:
+            w5[w5_name("c eager loop", n)] = functools.partial(engines.w5_eager, "c", n)
+        w5[w5_name("torch batched, 1 thread", n)] = functools.partial(engines.w5_torch, n, 1)
+        w5[w5_name("torch batched, default threads", n)] = functools.partial(engines.w5_torch, n, None)
+    if "c" not in _backends():
+        w5 = {k: v for k, v in w5.items() if not k.startswith("c ")}
+    return {"W1": w1, "W2": w2, "W3": w3, "W5": w5}
+
+
+def w5_name(engine: str, n: int) -> str:
+    return f"{engine} @ N={n:,}"
+
+
+def w5_split(name: str) -> tuple[str, int]:
+    engine, n = name.rsplit(" @ N=", 1)
+    return engine, int(n.replace(",", ""))
 
 
 def nodes_of(workload: str, engine: str, cfg: Config) -> int:
@@ -130,6 +156,22 @@ def run_timed(cfg: Config, only: set[str]) -> dict[str, Any]:
         del steps
         gc.collect()
     return {"timed": results, "skipped": skipped}
+
+
+def check_w5_parity() -> dict[str, bool]:
+    """Whether W5 through run_batch (1 and 2 threads) equals the tape.run
+    loop bit for bit (losses and parameter grads), per backend, at N = 520
+    (9 tiles: room for 2 threads) on C and N = 100 on Python."""
+    out = {}
+    for b in _backends():
+        n = 520 if b == "c" else 100
+        runs = []
+        for step in (engines.w5_run_loop(b, n), engines.w5_run_batch(b, n, 1),
+                     engines.w5_run_batch(b, n, 2)):
+            loss = step(0)["loss"]
+            runs.append((loss, [p.grad for p in step.params]))  # type: ignore[attr-defined]
+        out[b] = runs[0] == runs[1] == runs[2]
+    return out
 
 
 def check_parity() -> dict[str, bool]:
@@ -213,6 +255,22 @@ def summarize(cfg: Config, timed: dict, memory: dict) -> dict[str, Any]:
     target("W1 replay, C, forward+backward", rep_ns, 5, False, "ns/node")
     target("W1: torch batched time / C replay time", ratio(t, "W1", "torch batched", "c replay"), 2,
            True, "x")
+    if t.get("W5"):
+        ns = {}
+        for engine, res in t["W5"].items():
+            per = median(res["total"]) / w5_split(engine)[1] * 1e9
+            ns[engine] = per
+            per_node.setdefault("W5", {})[engine] = {"ns_per_sample": per}
+        rb1, rb2 = "c run_batch, 1 thread", "c run_batch, 2 threads"
+        torch1 = "torch batched, 1 thread"
+        for n in (100, 10_000):
+            target(f"W5 N={n:,}: torch batched 1 thread / C run_batch 1 thread",
+                   ratio(t, "W5", w5_name(torch1, n), w5_name(rb1, n)), 3, True, "x")
+        a, b = ns.get(w5_name(rb1, 100_000)), ns.get(w5_name(rb1, 10_000))
+        target("W5 C run_batch 1 thread: per sample at N=100,000 / at N=10,000",
+               a / b if a and b else None, 1.3, False, "x")
+        target("W5 N=10,000: C run_batch 1 thread / 2 threads",
+               ratio(t, "W5", w5_name(rb1, 10_000), w5_name(rb2, 10_000)), 1.7, True, "x")
     if memory.get("big"):
         b = memory["big"]
         ok = b["nodes"] >= 10_000_000 and b["live_after_free"] <= 1 and b["grad_ok"] == 1.0
@@ -265,6 +323,27 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
             lines.append(f"| {engine} | {nodes_of(w, engine, cfg):,} | "
                          + " | ".join(_fmt(vals[p]) for p in phases) + " |")
         lines.append("")
+    w5 = t.get("W5", {})
+    if w5:
+        sizes = sorted({w5_split(e)[1] for e in w5})
+        names = list(dict.fromkeys(w5_split(e)[0] for e in w5))
+        lines += ["**W5** W1's model over N moons: mean hinge loss and its parameter gradients "
+                  "(ns per sample, wall clock; in brackets, time / C run_batch on 1 thread at the "
+                  "same N)", "",
+                  "| engine | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
+                  "|---|" + "---:|" * len(sizes)]
+        for name in names:
+            cells = []
+            for n in sizes:
+                key = w5_name(name, n)
+                if key not in w5:
+                    cells.append("—")
+                    continue
+                per = median(w5[key]["total"]) / n * 1e9
+                rel = ratio(t, "W5", key, w5_name("c run_batch, 1 thread", n))
+                cells.append(f"{_fmt(per)} ({_fmt(rel)})")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     if mem["W4"]:
         lines += ["**W4** bytes per node retained by a live graph (a chain held by its root; "
                   "growth of the resident set)", "", "| engine | nodes | bytes/node |",
@@ -287,6 +366,11 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
         met = {True: "yes", False: "**no**", None: "—"}[tg["met"]]
         lines.append(f"| {tg['target']} | {_fmt(tg['value'])} {tg['unit']} | {goal} | {met} |")
     lines.append("")
+    par5 = data.get("w5_parity", {})
+    if par5:
+        lines.append("W5 through run_batch (1 and 2 threads) equals the tape.run loop bit for bit "
+                     "(loss and parameter grads; N = 520 on C, 100 on Python): "
+                     + ", ".join(f"{b}: {'yes' if ok else 'NO'}" for b, ok in par5.items()) + ".")
     par = data.get("parity", {})
     if par:
         lines.append("Three W1 steps replayed equal three eager steps bit for bit (losses and "
@@ -295,7 +379,8 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
     if data["skipped"]:
         lines.append("Skipped: " + "; ".join(f"{e}: {why}" for e, why in data["skipped"].items()) + ".")
     lines.append("micrograd runs W1 and W4 only: its recursive topological sort fails past ~1,000 "
-                 "levels, so W2 and W3 are out of its reach. PyTorch uses one thread.")
+                 "levels, so W2 and W3 are out of its reach. PyTorch uses one thread, but for W5's "
+                 "'default threads'.")
     return "\n".join(lines)
 
 
@@ -310,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time with the wall clock (default: CPU time of the process)")
     parser.add_argument("--render", metavar="FILE",
                         help="print the Markdown table of a run saved with --json, and exit")
-    parser.add_argument("--only", choices=["W1", "W2", "W3", "W4"], action="append",
+    parser.add_argument("--only", choices=["W1", "W2", "W3", "W4", "W5"], action="append",
                         help="run only these workloads (repeatable)")
     args = parser.parse_args(argv)
     if args.render:
@@ -324,12 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.wall:
         cfg.clock = "wall"
         engines.clock = time.perf_counter
-    only = set(args.only or ["W1", "W2", "W3", "W4"])
+    only = set(args.only or ["W1", "W2", "W3", "W4", "W5"])
     timed = run_timed(cfg, only)
     memory = run_memory(cfg) if "W4" in only else {"W4": {}, "big": None}
     parity = check_parity() if "W1" in only else {}
-    data = {"config": vars(cfg), "parity": parity, "python": platform.python_version(),
-            "machine": platform.machine(),
+    w5_parity = check_w5_parity() if "W5" in only else {}
+    data = {"config": vars(cfg), "parity": parity, "w5_parity": w5_parity,
+            "python": platform.python_version(), "machine": platform.machine(),
             "timed": timed["timed"], "skipped": timed["skipped"], "memory": memory}
     data["summary"] = summarize(cfg, data["timed"], memory)
     print(json.dumps(data, indent=1) if args.json else markdown(cfg, data))

@@ -8,6 +8,9 @@ W1  micrograd's demo step (models.py): forward, backward, update, free.
 W2  a chain of n nodes, x * c and + c alternating: build, backward, free.
 W3  a random DAG of n binary nodes, node i = op(node i-1, a uniformly random
     earlier node), + and * alternating, on leaves of +-1: backward only.
+W5  W1's model over N samples: the mean hinge loss and its parameter
+    gradients, through tape.run_batch (1 and 2 threads), a tape.run loop, an
+    eager loop, PyTorch batched (1 thread and its default).
 """
 
 from __future__ import annotations
@@ -195,11 +198,18 @@ def w1_micrograd() -> Step | None:
 
 
 # ---------------------------------------------------------------- PyTorch
+# PyTorch's own number of threads, before the bench sets it to one
+TORCH_DEFAULT_THREADS = 0
+
+
 def _torch() -> Any:
+    global TORCH_DEFAULT_THREADS
     try:
         import torch
     except ImportError:
         return None
+    if not TORCH_DEFAULT_THREADS:
+        TORCH_DEFAULT_THREADS = torch.get_num_threads()
     torch.set_num_threads(1)
     return torch
 
@@ -312,5 +322,130 @@ def w3_torch_scalar(n: int) -> Step | None:
         t0 = clock()
         root.backward(retain_graph=True)
         return {"backward": clock() - t0}
+
+    return step
+
+
+# ---------------------------------------------------------------- W5
+# W5: the W1 model's hinge loss per sample, max(0, 1 - y_i * score_i), its
+# mean over N moons and the parameters' gradients of that mean (seed 1/N),
+# parameters unchanged.  Every autograd engine records or builds the same
+# per-sample graph (x1, x2, y leaves; the parameters shared).  W5 is timed
+# with the wall clock: the CPU time of a process adds up its threads.
+wall = time.perf_counter
+def _w5_data(n: int) -> tuple[list[float], list[float], list[float]]:
+    xs, ys = models.moons(n)
+    return [x[0] for x in xs], [x[1] for x in xs], ys
+
+
+def _w5_sample(ag: Any, model: Any) -> tuple[Any, Any, Any, Any]:
+    """(x1, x2, y, loss): the per-sample graph on new leaves."""
+    x1, x2, y = ag.Value(0.0), ag.Value(0.0), ag.Value(1.0)
+    loss = (1 + -y * model([x1, x2])).relu()
+    return x1, x2, y, loss
+
+
+def w5_tape(backend: str, n: int) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """(tape, x1, x2, y, params, data) for W5 on a backend."""
+    ag = _autograd(backend)
+    from ... import replay
+    from ...value import ValueGroup
+
+    model = models.ScalarMLP(models.init_weights(), ag.Value)
+    x1, x2, y, loss = _w5_sample(ag, model)
+    tape = replay.Tape(loss)
+    return tape, x1, x2, y, ValueGroup(model.parameters()), _w5_data(n)
+
+
+def w5_run_batch(backend: str, n: int, threads: int) -> Step:
+    tape, x1, x2, y, params, (c1, c2, cy) = w5_tape(backend, n)
+    from array import array
+
+    cols = {x1: array("d", c1), x2: array("d", c2), y: array("d", cy)}
+
+    def step(k: int) -> dict[str, float]:
+        params.zero_grads()
+        t0 = wall()
+        values = tape.run_batch(cols, seed=1.0 / n, threads=threads)
+        mean = sum(values) / n
+        return {"total": wall() - t0, "loss": mean}
+
+    step.params = params.values  # type: ignore[attr-defined]
+    return step
+
+
+def w5_run_loop(backend: str, n: int) -> Step:
+    """The Python loop run_batch stands for: x.data = row; tape.run(1/N)."""
+    tape, x1, x2, y, params, (c1, c2, cy) = w5_tape(backend, n)
+    run = tape.run
+
+    def step(k: int) -> dict[str, float]:
+        params.zero_grads()
+        t0 = wall()
+        total = 0.0
+        for a, b, c in zip(c1, c2, cy):
+            x1.data, x2.data, y.data = a, b, c
+            total += run(1.0 / n)
+        return {"total": wall() - t0, "loss": total / n}
+
+    step.params = params.values  # type: ignore[attr-defined]
+    return step
+
+
+def w5_eager(backend: str, n: int) -> Step:
+    """A Python loop building each sample's graph and back-propagating it."""
+    ag = _autograd(backend)
+    eng = ag.backend.engine
+    model = models.ScalarMLP(models.init_weights(), ag.Value)
+    params = model.parameters()
+    c1, c2, cy = _w5_data(n)
+
+    def step(k: int) -> dict[str, float]:
+        for p in params:
+            p.grad = 0.0
+        t0 = wall()
+        total = 0.0
+        for a, b, c in zip(c1, c2, cy):
+            loss = (1 + -c * model([ag.Value(a), ag.Value(b)])).relu()
+            loss.backward(1.0 / n)
+            total += loss.data
+        del loss
+        eng.flush()
+        return {"total": wall() - t0, "loss": total / n}
+
+    return step
+
+
+def w5_torch(n: int, threads: int | None) -> Step | None:
+    """PyTorch batched float64, on one thread or (None) its default."""
+    torch = _torch()
+    if torch is None:
+        return None
+    c1, c2, cy = _w5_data(n)
+    X = torch.tensor(list(zip(c1, c2)), dtype=torch.float64)
+    Y = torch.tensor(cy, dtype=torch.float64)
+    layers = []
+    for layer in models.init_weights():
+        w = torch.tensor([neuron[:-1] for neuron in layer], dtype=torch.float64).T.contiguous()
+        b = torch.tensor([neuron[-1] for neuron in layer], dtype=torch.float64)
+        layers.append((w.requires_grad_(), b.requires_grad_()))
+    params = [p for wb in layers for p in wb]
+
+    def step(k: int) -> dict[str, float]:
+        torch.set_num_threads(threads or TORCH_DEFAULT_THREADS)
+        for p in params:
+            p.grad = None
+        t0 = wall()
+        h = X
+        for i, (w, b) in enumerate(layers):
+            h = h @ w + b
+            if i < len(layers) - 1:
+                h = h.relu()
+        loss = (1 - Y * h[:, 0]).relu().mean()
+        loss.backward()
+        value = loss.item()
+        t1 = wall()
+        torch.set_num_threads(1)
+        return {"total": t1 - t0, "loss": value}
 
     return step

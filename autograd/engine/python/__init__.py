@@ -39,6 +39,8 @@ class PythonEngine(Engine):
     tape_size = staticmethod(tape.tape_size)  # type: ignore[assignment]
     tape_run = staticmethod(tape.tape_run)  # type: ignore[assignment]
     tape_free = staticmethod(tape.tape_free)  # type: ignore[assignment]
+    tape_leaves = staticmethod(tape.tape_leaves)  # type: ignore[assignment]
+    tape_run_batch = staticmethod(tape.tape_run_batch)  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__({"leaf": arena.leaf, "apply": arena.apply, "apply_detached": arena.apply_detached,

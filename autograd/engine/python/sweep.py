@@ -15,9 +15,10 @@ over a ``Flat`` read from the engine, with their own step (``rule``).
 
 from __future__ import annotations
 
+import dis
 from typing import Any, Callable, Optional
 
-from ... import errors
+from ... import errors, ops
 from .arena import ARITY, LEAF, ar, injected_failure, is_live
 from .rules import LOCAL_GRADS
 from .stale import stale_input
@@ -210,3 +211,167 @@ def topo(root: int) -> list[int] | int:
         if isinstance(f, int):
             return f
         return f.id[1:]
+
+
+
+# A tile holds the values or adjoints of a flat graph for TILE_ROWS rows:
+# position i's row r at tile_at(i) + r (C's AG_TILE_ROWS, AG_TILE_AT).
+TILE_ROWS = 64
+FIRST_A, FIRST_B = 1, 2     # the bits of tile_plan's flags
+
+
+def tile_at(i: int) -> int:
+    """Where position i's rows start in a tile."""
+    return i * TILE_ROWS
+
+
+READS_X, READS_Y, READS_OUT = 1, 2, 4     # what a backward rule reads
+
+
+def rule_reads(op: int) -> int:
+    """Which of x, y and out (READS_*) op's backward rule reads: the names its
+    block in rules.py loads (C scans its rules.h row for them)."""
+    grads = LOCAL_GRADS[op]
+    if grads is None:
+        return READS_X | READS_Y | READS_OUT
+    names: set[str] = set(grads.__code__.co_cellvars)     # captured by an inner function
+    for ins in dis.get_instructions(grads):
+        if ins.opname.startswith(("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE")):
+            names.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    return ((READS_X if "x" in names else 0) | (READS_Y if "y" in names else 0)
+            | (READS_OUT if "out" in names else 0))
+
+
+class TilePlan:
+    """Where a tile keeps each position's rows, and how the sweep sends to
+    them: csrc/sweep.h's ag_tile_plan."""
+
+    __slots__ = ("value", "adjoint", "flags", "nvalue", "nadjoint")
+    value: list[int]        # by position: its row of the value tile
+    adjoint: list[int]      # by position: its row of the adjoint tile
+    flags: list[int]        # by position: FIRST_A, FIRST_B
+    nvalue: int
+    nadjoint: int
+
+
+def tile_plan(f: Flat, first: int) -> TilePlan:
+    """The rows of f's tiles for a sweep down to ``first`` (the positions
+    below it are leaves, with rows of their own): a node's value has a row
+    from the node to its last reader in the forward pass, unless a backward
+    rule reads it (or it is the root's): then to the end; a position's
+    adjoint has a row from its first incoming add to the node's own rule
+    (the leaves' and the root's: to the end).  flags[i]: FIRST_A when what
+    node i sends its input a is the first add into a's adjoint, FIRST_B the
+    same for b; sweep_tile stores 0.0 + d there (the bits the add into 0.0
+    gives), so a reused row needs no zeroing."""
+    n, a, b, op = f.n, f.a, f.b, f.op
+    reads = [rule_reads(code) for code in range(ops.COUNT)]
+    keep = [p < first or p == n for p in range(n + 1)]
+    last = list(range(n + 1))
+    for i in range(first, n + 1):
+        if op[i] == LEAF:
+            continue
+        r = reads[op[i]]
+        keep[i] = keep[i] or bool(r & READS_OUT)
+        keep[a[i]] = keep[a[i]] or bool(r & READS_X)
+        keep[b[i]] = keep[b[i]] or bool(r & READS_Y)
+        last[a[i]] = last[b[i]] = i
+    value = [0] * (n + 1)
+    adjoint = [0] * (n + 1)
+    for p in range(min(first, n + 1)):
+        value[p] = adjoint[p] = p
+    spare: list[int] = []
+    rows = first
+    for i in range(first, n + 1):
+        if spare:
+            value[i] = spare.pop()
+        else:
+            value[i] = rows
+            rows += 1
+        if a[i] >= first and not keep[a[i]] and last[a[i]] == i:
+            spare.append(value[a[i]])
+        if b[i] >= first and b[i] != a[i] and not keep[b[i]] and last[b[i]] == i:
+            spare.append(value[b[i]])
+    plan = TilePlan()
+    plan.nvalue = rows
+    flags = [0] * (n + 1)
+    seen = [False] * (n + 1)
+    spare = []
+    rows = first
+
+    def new_row() -> int:
+        nonlocal rows
+        if spare:
+            return spare.pop()
+        rows += 1
+        return rows - 1
+    if n >= first:
+        adjoint[n] = new_row()
+    for i in range(n, first - 1, -1):
+        if op[i] == LEAF:
+            continue
+        if not seen[a[i]]:
+            flags[i] |= FIRST_A
+            seen[a[i]] = True
+            if a[i] >= first:
+                adjoint[a[i]] = new_row()
+        if b[i] != NONE and not seen[b[i]]:
+            flags[i] |= FIRST_B
+            seen[b[i]] = True
+            if b[i] >= first:
+                adjoint[b[i]] = new_row()
+        spare.append(adjoint[i])        # read by this node's rule, never again
+    plan.nadjoint = rows
+    plan.value, plan.adjoint, plan.flags = value, adjoint, flags
+    return plan
+
+
+def local_grads_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: int,
+                     adjoint: list[float], gs: int, da: list[float], db: list[float]) -> None:
+    """Into da[r] and db[r], the adjoints op sends to its inputs in row r,
+    given the rows of its inputs' values (at value[xs], value[ys]), its
+    value (value[outs]) and its adjoint (adjoint[gs]): the op's rule, row by
+    row."""
+    grads = LOCAL_GRADS[op]
+    for r in range(TILE_ROWS):
+        da[r], db[r] = grads(value[xs + r], value[ys + r], c, value[outs + r], adjoint[gs + r])  # type: ignore[misc]
+
+
+def send_rows(dst: list[float], at: int, d: list[float], first_add: int) -> None:
+    """An input's adjoint rows receive d: 0.0 + d[r] at its first add, += after."""
+    if first_add:
+        for r in range(TILE_ROWS):
+            dst[at + r] = 0.0 + d[r]
+    else:
+        for r in range(TILE_ROWS):
+            dst[at + r] += d[r]
+
+
+def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[float],
+               adjoint: list[float], scratch: tuple[list[float], list[float]]) -> int:
+    """sweep for TILE_ROWS rows at once: the same nodes in the same order,
+    each rule applied to every row before the next node, so each row's
+    adjoints are those sweep computes for it.  value holds the value tile
+    (each position at its row of the plan; position NONE's row all 0.0);
+    the adjoint tile (its contents of no matter) receives d(root)/d(node i) *
+    seed in each row at the plan's rows.  plan: tile_plan(f, first);
+    scratch: two lists of TILE_ROWS floats.  No grads, no anomaly check;
+    down to position ``first``.  Returns OK."""
+    n = f.n
+    a, b, op, c = f.a, f.b, f.op, f.c
+    vrow, arow, flags = plan.value, plan.adjoint, plan.flags
+    da, db = scratch
+    at = tile_at(arow[n])
+    for r in range(TILE_ROWS):
+        adjoint[at + r] = seed
+    for i in range(n, first - 1, -1):
+        if op[i] == LEAF:
+            continue
+        local_grads_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i],
+                         tile_at(vrow[i]), adjoint, tile_at(arow[i]), da, db)
+        # da first, then db, row by row as sweep; when a == b the two loops
+        # still add in that order in every row
+        send_rows(adjoint, tile_at(arow[a[i]]), da, flags[i] & FIRST_A)
+        if b[i] != NONE:
+            send_rows(adjoint, tile_at(arow[b[i]]), db, flags[i] & FIRST_B)
+    return errors.OK

@@ -1,0 +1,281 @@
+"""Batched replay: ``tape.run_batch`` equals the Python loop of ``x.data =
+row; tape.run(seed)`` bit for bit on both backends (root values, the shared
+leaves' grads accumulated in row order, grads_of), for every op of the table
+and for random programs, with any number of threads; bad columns raise before
+any grad changes."""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+
+import pytest
+from graphs import apply_op, bits, random_program, run_program
+
+import autograd as ag
+from autograd import ops, replay
+
+# every op a node can hold, from the op table: a new op is tested here unasked
+# every op with a rule, but primitive: a tape refuses an ag.primitive (its value and
+# derivatives are numbers frozen at recording; tests/test_replay.py checks the refusal)
+RULE_OPS = [op.name for op in ops.OPS if op.arity > 0 and op.name != "primitive"]
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e300, -1e300, 5e-324, math.inf, -math.inf, math.nan]
+
+
+def same(xs, ys) -> bool:  # type: ignore[no-untyped-def]
+    return [bits(x) for x in xs] == [bits(y) for y in ys]
+
+
+def rows_for(rng: random.Random, n: int, k: int, special: bool = True) -> list[list[float]]:
+    """n rows of k numbers: mostly ordinary, some at the edges of float."""
+    out = []
+    for _ in range(n):
+        row = []
+        for _ in range(k):
+            u = rng.random()
+            if special and u < 0.15:
+                row.append(rng.choice(SPECIAL))
+            elif u < 0.3:
+                row.append(float(rng.randint(-3, 3)))
+            else:
+                row.append(rng.uniform(-3.0, 3.0))
+        out.append(row)
+    return out
+
+
+class Graph:
+    """One build of a graph: its input leaves (the columns), its shared
+    leaves (parameters, with grads that accumulate) and its tape."""
+
+    def __init__(self, build, n_inputs: int, shared_values: list[float]) -> None:  # type: ignore[no-untyped-def]
+        self.inputs = [ag.Value(0.5) for _ in range(n_inputs)]
+        self.shared = [ag.Value(v) for v in shared_values]
+        for p in self.shared:
+            p.grad = 0.125          # an earlier grad: the rows add to it
+        self.tape = replay.record(lambda: build(self.inputs, self.shared))
+
+    def leaves_on_tape(self) -> list[ag.Value]:
+        ids = set(self.tape._eng.tape_leaves(self.tape._tape))
+        return [v for v in self.inputs + self.shared if v._id in ids]
+
+
+def loop(g: Graph, rows: list[list[float]], seed: float, grads_of: list[int]):  # type: ignore[no-untyped-def]
+    """The reference: the Python loop the contract names.  grads_of are
+    indices into g.inputs + g.shared; their per-row gradient is the sweep's
+    adjoint (eng.gradients on the graph the run just computed)."""
+    eng = g.tape._eng
+    every = g.inputs + g.shared
+    values, grads = [], [[] for _ in grads_of]
+    for row in rows:
+        for x, v in zip(g.inputs, row):
+            x.data = v
+        values.append(g.tape.run(seed))
+        per_row = eng.gradients(g.tape.root._id, seed, [every[j]._id for j in grads_of])
+        for out, d in zip(grads, per_row):
+            out.append(d)
+    return values, grads, [p.grad for p in g.shared]
+
+
+def batched(g: Graph, rows: list[list[float]], seed: float, grads_of: list[int], threads: int):  # type: ignore[no-untyped-def]
+    every = g.inputs + g.shared
+    on_tape = {v._id for v in g.leaves_on_tape()}
+    columns = {x: [row[k] for row in rows] for k, x in enumerate(g.inputs) if x._id in on_tape}
+    data = [x.data for x in g.inputs]
+    grads_before = [x.grad for x in g.inputs]
+    values, grads = g.tape.run_batch(columns, seed=seed, grads_of=[every[j] for j in grads_of],
+                                     threads=threads)
+    # the columns' leaves keep their data and grads
+    assert same([x.data for x in g.inputs], data)
+    assert same([x.grad for x in g.inputs], grads_before)
+    return list(values), [list(d) for d in grads], [p.grad for p in g.shared]
+
+
+def check(build, n_inputs: int, shared_values: list[float], rows: list[list[float]],  # type: ignore[no-untyped-def]
+          seed: float, threads: int) -> None:
+    ref = Graph(build, n_inputs, shared_values)
+    bat = Graph(build, n_inputs, shared_values)
+    on_tape = [i for i, v in enumerate(ref.inputs + ref.shared) if v._id in
+               {w._id for w in ref.leaves_on_tape()}]
+    want = loop(ref, rows, seed, on_tape)
+    got = batched(bat, rows, seed, on_tape, threads)
+    assert same(got[0], want[0]), "root values differ"
+    for j, (a, b) in enumerate(zip(got[1], want[1])):
+        assert same(a, b), f"grads_of[{j}] differ"
+    assert same(got[2], want[2]), "shared leaves' grads differ"
+    ref.tape.close()
+    bat.tape.close()
+
+
+def op_graph(name: str):  # type: ignore[no-untyped-def]
+    """A graph that uses op ``name`` on an input and a shared leaf, and on
+    two inputs, with a second use of each (the adds of the sweep meet)."""
+    def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+        u = apply_op(name, xs[0], ps[0], 1.5)
+        v = apply_op(name, xs[1] * ps[1], xs[0], -0.5)
+        w = apply_op(name, xs[1], xs[1], 2.0)      # the same node as both inputs
+        return u * ps[1] + v + w * xs[0]
+    return build
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("name", RULE_OPS)
+def test_every_op_equals_the_loop(backend: str, name: str, threads: int) -> None:
+    rng = random.Random(hash(name) % 1000)
+    rows = rows_for(rng, 200, 2)                   # four tiles, the last partial
+    check(op_graph(name), 2, [0.75, -1.25], rows, 1.0, threads)
+
+
+def test_the_op_lists_cover_the_table() -> None:
+    assert set(RULE_OPS) | {"leaf", "primitive"} == {op.name for op in ops.OPS}
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("seed", range(12))
+def test_random_programs_equal_the_loop(backend: str, seed: int, threads: int) -> None:
+    rng = random.Random(seed)
+    _inputs, steps = random_program(seed, n_inputs=4, n_steps=30)
+    n_rows = rng.choice([1, 3, 64, 65, 150])
+    rows = rows_for(rng, n_rows, 2, special=seed % 3 == 0)
+
+    def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+        return run_program(steps, xs + ps) + xs[0] * xs[1]     # both inputs on the tape
+    check(build, 2, [rng.uniform(-2, 2), rng.uniform(-2, 2)], rows, rng.choice([1.0, 0.5, -2.0]),
+          threads)
+
+
+def test_a_long_graph(backend: str) -> None:
+    """A graph whose tiles do not fit in a core's cache."""
+    def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+        y = xs[0]
+        for k in range(3000):
+            y = (y * ps[0] + xs[1]).tanh() if k % 2 else y + ps[1] * 0.5
+        return y
+    rows = rows_for(random.Random(5), 40, 2, special=False)
+    check(build, 2, [0.9, 0.3], rows, 1.0, 2)
+
+
+def test_the_root_may_be_a_column(backend: str) -> None:
+    x = ag.Value(2.0)
+    tape = replay.record(lambda: x)
+    values, (dx,) = tape.run_batch({x: [1.0, -3.0]}, grads_of=[x], seed=2.0)
+    assert list(values) == [1.0, -3.0] and list(dx) == [2.0, 2.0]
+    assert x.data == 2.0 and x.grad == 0.0
+
+
+def test_column_kinds(backend: str) -> None:
+    """Lists, tuples, array('d'), memoryviews and numpy arrays (contiguous
+    or not) give the same results; results are sequences of floats."""
+    x, w = ag.Value(0.0), ag.Value(2.0)
+    tape = replay.record(lambda: (x * w).sin())
+    data = [0.1 * k for k in range(10)]
+    want = list(tape.run_batch({x: data}))
+    for col in [tuple(data), array("d", data), memoryview(array("d", data)), iter(data)]:
+        assert same(list(tape.run_batch({x: col})), want)
+    assert list(tape.run_batch({x: []})) == []
+    np = pytest.importorskip("numpy")
+    assert same(list(tape.run_batch({x: np.array(data)})), want)
+    assert same(list(tape.run_batch({x: np.repeat(np.array(data), 2)[::2]})), want)  # strided
+
+
+def snapshot(vs: list[ag.Value]) -> list[tuple[str, str]]:
+    return [(bits(v.data), bits(v.grad)) for v in vs]
+
+
+def test_bad_columns_raise_before_any_grad_changes(backend: str) -> None:
+    x, y, w = ag.Value(1.0), ag.Value(2.0), ag.Value(3.0)
+    other = ag.Value(4.0)
+    tape = replay.record(lambda: w * x + y)
+    inner = w * x
+    every = [x, y, w, other]
+    before = snapshot(every)
+    bad = [
+        ({x: [1.0, 2.0], y: [1.0]}, ValueError, "column 1 has 1 values"),
+        ({x: [1.0], other: [2.0]}, ValueError, "not on this tape"),
+        ({inner: [1.0]}, ValueError, "not a leaf"),
+        ({x: ["a", "b"]}, TypeError, "not a number"),
+        ({x: "ab"}, TypeError, "not a sequence of numbers"),
+        ({x: bytes(16)}, TypeError, "not a sequence of numbers"),
+        ({x: memoryview(bytes(16))}, TypeError, "format 'B'"),
+        ({x: array("f", [1.0])}, TypeError, "format 'f'"),
+        ({x: 3.0}, TypeError, "not a number"),
+        ({1.0: [1.0]}, TypeError, "must be a Value"),
+        ({}, ValueError, "no columns"),
+        ([(x, [1.0])], TypeError, "must map leaves"),
+    ]
+    for columns, exc, words in bad:
+        with pytest.raises(exc, match=words):
+            tape.run_batch(columns)  # type: ignore[arg-type]
+        assert snapshot(every) == before
+    same_leaf = ag.value._wrap(x._eng, x._id)
+    x._eng.retain(x._id)
+    with pytest.raises(ValueError, match="same leaf"):
+        tape.run_batch({x: [1.0], same_leaf: [2.0]})
+    for kwargs, exc, words in [({"grads_of": [other]}, ValueError, "not on this tape"),
+                               ({"grads_of": x}, TypeError, "sequence of leaves"),
+                               ({"threads": 0}, ValueError, "at least 1"),
+                               ({"threads": 1.5}, TypeError, "must be an int")]:
+        with pytest.raises(exc, match=words):
+            tape.run_batch({x: [1.0]}, **kwargs)  # type: ignore[arg-type]
+        assert snapshot(every) == before
+    tape.close()
+    with pytest.raises(replay.ReplayError, match="closed"):
+        tape.run_batch({x: [1.0]})
+    assert snapshot(every) == before
+
+
+def test_out_of_memory_changes_nothing(backend: str) -> None:
+    x, w = ag.Value(1.0), ag.Value(3.0)
+    tape = replay.record(lambda: w * x)
+    eng = x._eng
+    for k in range(2):          # the plan, then the tiles
+        eng.fail_after(k)
+        with pytest.raises(MemoryError):
+            tape.run_batch({x: [1.0, 2.0]})
+        eng.fail_after(-1)
+        assert w.grad == 0.0
+    assert list(tape.run_batch({x: [1.0, 2.0]})) == [3.0, 6.0] and w.grad == 3.0
+
+
+def test_both_backends_agree(both_backends: list[str]) -> None:
+    """The same program on C and on Python: the same bits."""
+    _inputs, steps = random_program(99, n_inputs=4, n_steps=40)
+    rows = rows_for(random.Random(99), 100, 2)
+    results = []
+    for b in both_backends:
+        ag.set_backend(b)
+        g = Graph(lambda xs, ps: run_program(steps, xs + ps) + xs[0] * xs[1], 2, [0.3, -0.7])
+        results.append(batched(g, rows, 0.5, list(range(4)), 2))
+        g.tape.close()
+    (v1, g1, s1), (v2, g2, s2) = results
+    assert same(v1, v2) and all(same(a, b) for a, b in zip(g1, g2)) and same(s1, s2)
+
+
+def test_tiles_reuse_rows(backend: str) -> None:
+    """A tile keeps a row per value only while it is live: a chain whose
+    rules read no values needs a few rows, however long it is (checked on
+    the Python twin's plan, which is C's)."""
+    from autograd.engine.python.sweep import tile_plan
+
+    x = ag.Value(1.0)
+    y = x
+    for _ in range(500):
+        y = (y * 2.0 + 1.0) * 0.5         # y + 0.5
+    tape = replay.record(lambda: y)
+    assert list(tape.run_batch({x: [1.0, -3.0]})) == [251.0, 247.0]
+    if backend == "python":
+        t = tape._tape
+        plan = tile_plan(t.f, t.nleaf + 1)
+        assert t.f.n == 1501 and plan.nvalue <= 4 and plan.nadjoint <= 4
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_many_tiles_on_many_threads(backend: str, threads: int) -> None:
+    """Enough rows for every thread (a thread per 4 tiles of 64 rows at
+    most), each running tiles ahead of the sums: the same bits as the loop."""
+    _inputs, steps = random_program(7, n_inputs=4, n_steps=12)
+    rows = rows_for(random.Random(7), 64 * 4 * threads + 17, 2)
+
+    def build(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+        return run_program(steps, xs + ps) + xs[0] * xs[1]
+    check(build, 2, [0.4, -1.1], rows, 0.25, threads)
