@@ -1,5 +1,5 @@
-"""``python -m autograd bench``: autograd against the engines users would
-otherwise pick, on the workloads of issue 4 and W5 of issue 12 (see
+"""python -m autograd bench: autograd against the engines users would
+otherwise pick (micrograd, PyTorch), on workloads W1-W5 (see
 docs/performance.md).
 
 The machine this runs on may be shared and noisy, so the engines take turns
