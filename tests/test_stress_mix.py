@@ -11,6 +11,7 @@ default).
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from child import assert_ok, run_child
@@ -183,7 +184,13 @@ print("ok", counts)
 """
 
 
-@pytest.mark.parametrize("which", ["c", "python"])
+@pytest.mark.parametrize("which", [
+    "c",
+    # its SIGINTs: the Python engine's interrupt safety needs CPython 3.11+ (tests/test_interrupts.py)
+    pytest.param("python", marks=pytest.mark.xfail(
+        sys.version_info < (3, 11), reason="the Python engine's interrupt safety needs CPython 3.11+",
+        run=False)),
+])
 def test_threads_signals_cycles_forks_and_tape_closes(which):
     if which not in ag.available_backends():
         pytest.skip("C engine not built")
