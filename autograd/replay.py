@@ -38,7 +38,7 @@ from . import errors, modes, ops
 from .engine import Engine
 from .errors import raise_for_status
 from .primitive import made as primitives_made
-from .value import Value
+from .value import Value, _wrap
 
 
 class ReplayError(RuntimeError):
@@ -53,7 +53,8 @@ class Tape:
     # _lock: held by run and close, so a close waits for a run in progress in
     # another thread (cffi releases the GIL inside the run) instead of
     # freeing the tape under it.
-    __slots__ = ("_eng", "_tape", "_root", "_lock", "__weakref__")
+    # _leaves: tape.leaves, made at its first use (a loaded tape's are its own)
+    __slots__ = ("_eng", "_tape", "_root", "_leaves", "_lock", "__weakref__")
 
     def __init__(self, root: Value) -> None:
         if not isinstance(root, Value):
@@ -71,12 +72,34 @@ class Tape:
         self._eng = eng
         self._tape = tape
         self._root = root
+        self._leaves: tuple[Value, ...] | None = None
         self._lock = threading.Lock()
 
     @property
     def root(self) -> Value:
         """The recorded output; its ``.data`` is the value of the last run."""
         return self._root
+
+    @property
+    def leaves(self) -> tuple[Value, ...]:
+        """The tape's leaves, inputs and parameters alike, in the order the
+        tape records them (depth first from the root, first operand first):
+        the keys ``run_batch`` takes.  For a recorded tape these are Values
+        on the very nodes the recorded code used (same ``.data``, same
+        ``.grad``), though not the same Python objects; a loaded tape's are
+        its own."""
+        with self._lock:
+            tape = self._live()
+            if self._leaves is None:
+                self._leaves = tuple(_share(self._eng, node) for node in self._eng.tape_leaves(tape))
+            return self._leaves
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        """Pickle (and copy) as the graph and the leaves' current values; see
+        autograd/tape_pickle.py.  Unpickling gives a standalone tape."""
+        from . import tape_pickle
+
+        return tape_pickle._load_pickled, (tape_pickle.payload(self),)
 
     def __len__(self) -> int:
         """Nodes on the tape, leaves included."""
@@ -243,6 +266,14 @@ class Tape:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _share(eng: Engine, node: int) -> Value:
+    """A new Value on an existing node (one more reference on it)."""
+    status = eng.retain(node)
+    if status < 0:
+        raise_for_status(status)
+    return _wrap(eng, node)
 
 
 def _threads(threads: Any) -> int:
