@@ -55,13 +55,22 @@ status=0
     cd "$work/src"
     export LD_PRELOAD="$libasan"
     export PYTHONMALLOC=malloc
-    export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:log_path=$work/logs/asan"
+    # allocator_may_return_null: a huge request (a corrupted pickle's length
+    # field) returns NULL, as glibc's malloc does, and Python raises
+    # MemoryError, instead of ASan aborting the run
+    export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:halt_on_error=1:log_path=$work/logs/asan"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/logs/ubsan"
     export AUTOGRAD_REQUIRE_C=1
     export AUTOGRAD_SANITIZER=asan   # tests that cannot run under ASan (ulimit -v) adapt
     python -m pytest -q -p no:cacheprovider "$@"
 ) || status=$?
 
+# a log that only says a huge request was refused (and returned NULL, see
+# allocator_may_return_null above) is not a report: Python raised MemoryError
+for f in "$work/logs"/*; do
+    [ -e "$f" ] || continue
+    if ! grep -qv "WARNING: AddressSanitizer failed to allocate 0x" "$f"; then rm -f "$f"; fi
+done
 reports=$(find "$work/logs" -type f | wc -l)
 if [ "$reports" -gt 0 ]; then
     echo "== sanitizer reports:"
