@@ -1,7 +1,7 @@
 """Modes that change what an op does, and the one hook the Value layer
 consults for them: ``no_grad``/``enable_grad`` (per thread), anomaly mode
 (process-wide, autograd/anomaly.py) and a recording that watches value reads
-(``replay.record``).
+and notes the Values it uses (``replay.record``).
 
 ``active`` counts what is on: the threads inside no_grad, plus one while
 anomaly mode is on, plus one per recording that watches reads.  While it is
@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
 
 _local = threading.local()      # .depth: this thread's no_grad depth
 _count_lock = threading.Lock()
-active = 0                      # threads in no_grad + anomaly mode + recordings watching reads
+active = 0                      # threads in no_grad + anomaly mode + recordings
 threads_in_no_grad = 0
 anomaly: Any = None             # anomaly mode's checker while it is on (anomaly.Checker)
 read_watches = 0                # recordings watching reads
 reads = 0                       # value reads seen while read_watches > 0
+operands_seen: Any = None       # while noting_operands: (id(engine), node) -> Value, weakly
+_noting = 0                     # noting_operands blocks open
 
 
 # another thread may have held the lock at fork(): it would never be
@@ -130,6 +133,29 @@ def watching_reads() -> Iterator[list[int]]:
             out[0] = reads - start
 
 
+@contextmanager
+def noting_operands() -> Iterator[weakref.WeakValueDictionary[tuple[int, int], Any]]:
+    """While the block runs, keep a weak map from (id(engine), node) to the
+    Value operands of the ops made (the slow path only: a recording is on):
+    what a Tape needs to give back the caller's own leaf Values.  Nested
+    blocks share one map."""
+    global operands_seen, _noting
+    with _count_lock:
+        _noting += 1
+        if operands_seen is None:
+            operands_seen = weakref.WeakValueDictionary()
+        seen = operands_seen
+    _add_active(1)
+    try:
+        yield seen
+    finally:
+        _add_active(-1)
+        with _count_lock:
+            _noting -= 1
+            if not _noting:
+                operands_seen = None
+
+
 def count_read() -> None:
     """A value was read (called on the slow path only)."""
     global reads
@@ -149,8 +175,16 @@ def apply(eng: Engine, op: int, a: int, b: int, c: float) -> int:
     return node
 
 
-def applier(eng: Engine) -> Callable[[int, int, int, float], int]:
-    """``apply`` for eng, as an engine's apply function."""
+def applier(eng: Engine, *operands: Any) -> Callable[[int, int, int, float], int]:
+    """``apply`` for eng, as an engine's apply function; notes the op's
+    Value operands (numbers are passed too, and skipped) while a recording
+    wants them."""
+    seen = operands_seen
+    if seen is not None:
+        for v in operands:
+            node = getattr(v, "_id", None)
+            if node is not None:
+                seen[id(v._eng), node] = v
     return functools.partial(apply, eng)
 
 

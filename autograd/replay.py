@@ -84,10 +84,11 @@ class Tape:
     def leaves(self) -> tuple[Value, ...]:
         """The tape's leaves, inputs and parameters alike, in the order the
         tape records them (depth first from the root, first operand first):
-        the keys ``run_batch`` takes.  For a recorded tape these are Values
-        on the very nodes the recorded code used (same ``.data``, same
-        ``.grad``), though not the same Python objects; a loaded tape's are
-        its own."""
+        the keys ``run_batch`` takes.  ``replay.record`` gives back the very
+        Values the recorded code used (``tape.leaves.index(x)`` finds x); a
+        loaded tape's are its own.  A tape made with ``Tape(root)`` does not
+        know the Values, and gives new ones on the same nodes (same
+        ``.data``, same ``.grad``)."""
         with self._lock:
             tape = self._live()
             if self._leaves is None:
@@ -316,7 +317,7 @@ def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:
     ``allow_reads=True`` when the values read do not steer the graph.  The
     watch (modes.watching_reads) sees every read in the process: record from
     one thread at a time, with no other thread reading values meanwhile."""
-    with modes.watching_reads() as watched:
+    with modes.watching_reads() as watched, modes.noting_operands() as seen:
         root = fn()
     reads = 0 if allow_reads else watched[0]
     if reads:
@@ -326,4 +327,11 @@ def record(fn: Callable[[], Value], *, allow_reads: bool = False) -> Tape:
             "not decide which ops run.")
     if not isinstance(root, Value):
         raise TypeError(f"the recorded function must return a Value, not {type(root).__name__}")
-    return Tape(root)
+    tape = Tape(root)
+    # tape.leaves: the caller's own leaf Values, where the recording saw them
+    eng = tape._eng
+    seen[id(eng), root._id] = root
+    ids = eng.tape_leaves(tape._tape)
+    known = [seen.get((id(eng), node)) for node in ids]
+    tape._leaves = tuple(_share(eng, node) if v is None else v for v, node in zip(known, ids))
+    return tape

@@ -119,7 +119,7 @@ def binary_op(op: int, op_const: int, doc: str) -> Callable[[Value, object], Val
         eng = self._eng
         apply = eng.apply
         if modes.active:
-            apply = modes.applier(eng)
+            apply = modes.applier(eng, self, other)
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
         if type(other) is Value or isinstance(other, Value):
             if other._eng is not eng:
@@ -152,7 +152,7 @@ def right_op(op_const: int, doc: str) -> Callable[[Value, object], Value]:
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
         apply = eng.apply
         if modes.active:
-            apply = modes.applier(eng)
+            apply = modes.applier(eng, self)
         node = apply(op_const, self._id, -1, c)
         if node < 0:
             raise_for_status(node)
@@ -170,7 +170,7 @@ def unary_op(op: int, doc: str) -> Callable[[Value], Value]:
         out = _new(Value)  # before the node: a MemoryError here must not orphan it
         apply = eng.apply
         if modes.active:
-            apply = modes.applier(eng)
+            apply = modes.applier(eng, self)
         node = apply(op, self._id, -1, 0.0)
         if node < 0:
             raise_for_status(node)

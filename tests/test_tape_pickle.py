@@ -127,10 +127,14 @@ def test_leaves_are_the_recorded_leaves_in_order_and_key_run_batch(backend):
     w, x, y = ag.Value(3.0), ag.Value(0.5), ag.Value(-1.0)
     tape = replay.record(lambda: (w * x).tanh() + x * y)
     leaves = tape.leaves
-    assert leaves is tape.leaves                       # made once
-    assert [v._id for v in leaves] == [w._id, x._id, y._id]     # depth first, a before b
-    leaves[0].data = 2.0                               # the same node as w
+    assert leaves == (w, x, y)                          # the caller's Values, depth first, a before b
+    # a tape made from a root alone gives new Values on the same nodes
+    other = replay.Tape(tape.root)
+    assert [v._id for v in other.leaves] == [w._id, x._id, y._id] and other.leaves[0] is not w
+    assert other.leaves is other.leaves                 # made once
+    other.leaves[0].data = 2.0
     assert w.data == 2.0
+    other.close()
     by_leaves = tape.run_batch({leaves[1]: [0.1, 0.2]}, grads_of=[leaves[2]])
     grad_w, grad_y = w.grad, y.grad
     w.grad = y.grad = 0.0
@@ -255,5 +259,7 @@ def test_a_big_tape_pickles_compactly(backend):
     model = nn.MLP(2, [16, 16, 1])
     x1, x2 = ag.Value(0.0), ag.Value(0.0)
     tape = replay.record(lambda: model([x1, x2]))
+    leaves = set(map(id, tape.leaves))
+    assert leaves == set(map(id, [x1, x2, *model.parameters()]))    # the model's own Values
     data = pickle.dumps(tape)
     assert len(data) < 30 * len(tape) + 1000
