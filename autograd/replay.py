@@ -261,6 +261,7 @@ class Tape:
             if tape is not None:
                 self._eng.tape_free(tape)
                 self._root = None  # type: ignore[assignment]
+                self._leaves = None     # the caller's Values: a closed tape keeps none alive
 
     def __enter__(self) -> Tape:
         return self

@@ -3,6 +3,7 @@ it cannot stand for the computation."""
 
 from __future__ import annotations
 
+import gc
 import random
 
 import pytest
@@ -154,6 +155,21 @@ def test_tape_keeps_its_graph_alive_until_closed(backend: str) -> None:
     assert len(tape) == 3
     tape.close()
     assert ag.stats()["live_nodes"] == live - 2
+
+
+def test_a_closed_tape_keeps_none_of_the_callers_values_alive(backend: str) -> None:
+    # tape.leaves of a recorded tape are the caller's own Values: once
+    # closed, the tape (still referenced) must not hold them or their nodes
+    base = ag.stats()["live_nodes"]
+    xs = [Value(1.0)]
+    tape = replay.record(lambda: (xs[0] + 1.0) * 2.0)
+    assert tape.leaves[0] is xs[0]
+    tape.close()
+    xs.clear()
+    gc.collect()
+    assert ag.stats()["live_nodes"] == base
+    with pytest.raises(replay.ReplayError, match="closed"):
+        _ = tape.leaves
 
 
 def test_sgd_refuses_non_leaves_and_changes_nothing(backend: str) -> None:
