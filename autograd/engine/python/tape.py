@@ -141,7 +141,7 @@ class Batch:
 
     __slots__ = ("t", "nrows", "ntiles", "seed", "plan", "col_pos", "col", "grad_pos", "grad_out",
                  "values_out", "shared_pos", "acc", "leaf_value", "turn", "next_tile", "reduced",
-                 "adding", "done", "owner")
+                 "adding", "done", "owner", "error")
     t: Tape
     nrows: int
     ntiles: int
@@ -161,6 +161,7 @@ class Batch:
     adding: bool                # a thread is adding tiles into acc
     done: list[list[float] | None]      # by tile: its adjoint tile once run, until added
     owner: list[Worker | None]  # by tile: the thread that ran it
+    error: BaseException | None  # what a thread raised: every thread stops
 
 
 class Worker:
@@ -237,9 +238,11 @@ def add_done(job: Batch) -> None:
         k = job.reduced
         adjoint = job.done[k]
         job.turn.release()
-        if job.acc is not None:
-            add_tile(job, adjoint, min(TILE_ROWS, job.nrows - k * TILE_ROWS))  # type: ignore[arg-type]
-        job.turn.acquire()
+        try:
+            if job.acc is not None:
+                add_tile(job, adjoint, min(TILE_ROWS, job.nrows - k * TILE_ROWS))  # type: ignore[arg-type]
+        finally:
+            job.turn.acquire()
         job.done[k] = None
         job.owner[k].added += 1  # type: ignore[union-attr]
         job.reduced = k + 1
@@ -250,31 +253,42 @@ def add_done(job: Batch) -> None:
 def run_tiles(w: Worker) -> None:
     """A thread's loop: claim the next tile (once one of its adjoint tiles
     is free: at most TILES_AHEAD ahead of the sums), run it, publish it, add
-    what can be added."""
+    what can be added.  What a tile raises (a column entry that is not a
+    number, an interrupt) goes into job.error, which stops every thread:
+    tape_run_batch raises it once they are done."""
     job = w.job
-    nleaf, vrow = job.t.nleaf, job.plan.value
-    for r in range(TILE_ROWS):
-        w.value[tile_at(vrow[NONE]) + r] = 0.0
-    for p in range(1, nleaf + 1):
+    try:
+        nleaf, vrow = job.t.nleaf, job.plan.value
         for r in range(TILE_ROWS):
-            w.value[tile_at(vrow[p]) + r] = job.leaf_value[p]
-    with job.turn:
-        while True:
-            while w.ran - w.added == TILES_AHEAD:
-                job.turn.wait()
-            k = job.next_tile
-            job.next_tile += 1
-            if k >= job.ntiles:
-                break
-            adjoint = w.adjoint[w.ran % TILES_AHEAD]
-            w.ran += 1
-            job.turn.release()
-            row0 = k * TILE_ROWS
-            run_tile(w, adjoint, row0, min(TILE_ROWS, job.nrows - row0))
-            job.turn.acquire()
-            job.done[k] = adjoint
-            job.owner[k] = w
-            add_done(job)
+            w.value[tile_at(vrow[NONE]) + r] = 0.0
+        for p in range(1, nleaf + 1):
+            for r in range(TILE_ROWS):
+                w.value[tile_at(vrow[p]) + r] = job.leaf_value[p]
+        with job.turn:
+            while job.error is None:
+                if w.ran - w.added == TILES_AHEAD:
+                    job.turn.wait()
+                    continue
+                k = job.next_tile
+                job.next_tile += 1
+                if k >= job.ntiles:
+                    break
+                adjoint = w.adjoint[w.ran % TILES_AHEAD]
+                w.ran += 1
+                row0 = k * TILE_ROWS
+                job.turn.release()
+                try:
+                    run_tile(w, adjoint, row0, min(TILE_ROWS, job.nrows - row0))
+                finally:       # held again, whatever run_tile raised, for `with` to let go
+                    job.turn.acquire()
+                job.done[k] = adjoint
+                job.owner[k] = w
+                add_done(job)
+    except BaseException as exc:    # noqa: BLE001 -- handed to the calling thread
+        with job.turn:
+            if job.error is None:
+                job.error = exc
+            job.turn.notify_all()
 
 
 def leaf_position(t: Tape, node: int) -> int:
@@ -349,6 +363,7 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     job.turn = threading.Condition()
     job.next_tile, job.reduced, job.adding = 0, 0, False
     job.done, job.owner = [None] * ntiles, [None] * ntiles
+    job.error = None
     workers = []
     for _ in range(nthreads):
         w = Worker()
@@ -364,6 +379,8 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     run_tiles(workers[0])
     for th in started:
         th.join()
+    if job.error is not None:       # nothing was written back
+        raise job.error
     assert job.reduced == ntiles
     if accumulate:
         with ar.lock:
