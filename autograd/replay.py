@@ -304,7 +304,11 @@ def _column(data: Any, k: int) -> Any:
         if view.ndim != 1 or view.format not in _FLOAT64:
             raise TypeError(f"run_batch: column {k} is a buffer of format {view.format!r} with "
                             f"{view.ndim} dimension(s): give 1-D float64 ('d') data, or a list")
-        return view if view.c_contiguous else array("d", view.tolist())
+        if not view.c_contiguous:
+            return array("d", view.tolist())
+        # '<d' or '=d' (ctypes arrays, some deserialised numpy arrays): the
+        # same bytes as 'd', which is the one float format a memoryview indexes
+        return view if view.format == "d" else view.cast("B").cast("d")
     try:
         return array("d", data)
     except TypeError as e:

@@ -164,13 +164,16 @@ def test_the_root_may_be_a_column(backend: str) -> None:
 
 
 def test_column_kinds(backend: str) -> None:
-    """Lists, tuples, array('d'), memoryviews and numpy arrays (contiguous
-    or not) give the same results; results are sequences of floats."""
+    """Lists, tuples, array('d'), memoryviews, buffers of format '<d' and
+    numpy arrays (contiguous or not) give the same results; results are
+    sequences of floats."""
     x, w = ag.Value(0.0), ag.Value(2.0)
     tape = replay.record(lambda: (x * w).sin())
     data = [0.1 * k for k in range(10)]
     want = list(tape.run_batch({x: data}))
-    for col in [tuple(data), array("d", data), memoryview(array("d", data)), iter(data)]:
+    import ctypes
+    explicit = (ctypes.c_double * len(data))(*data)         # a buffer of format '<d'
+    for col in [tuple(data), array("d", data), memoryview(array("d", data)), iter(data), explicit]:
         assert same(list(tape.run_batch({x: col})), want)
     assert list(tape.run_batch({x: []})) == []
     np = pytest.importorskip("numpy")
