@@ -42,3 +42,16 @@ def test_every_op_has_a_row_in_the_readme_conventions_table() -> None:
     for op in ops.OPS:
         if op.method and op.arity == 1 and not op.method.startswith("__"):
             assert f"`{op.name}(a)`" in table or f"`{op.name}(a)`," in table, op.name
+
+
+def test_the_optional_extras_are_imported_only_where_needed() -> None:
+    """``import autograd`` (the engine, replay, pickled tapes, nn, the
+    functional API) imports none of the optional extras: dask only for
+    autograd.dask, numpy, matplotlib and torch never unasked."""
+    from child import assert_ok, run_child
+
+    extras = ("dask", "distributed", "numpy", "matplotlib", "torch")
+    out = assert_ok(run_child(
+        "import sys, autograd, autograd.replay, autograd.tape_pickle, autograd.nn, autograd.functional\n"
+        f"print(sorted(m for m in {extras!r} if m in sys.modules))"))
+    assert out.strip() == "[]"

@@ -47,3 +47,16 @@ def test_w5_report_renders() -> None:
     assert met["W5 N=100: torch batched 1 thread / C run_batch 1 thread"] is True     # 4x
     assert met["W5 C run_batch 1 thread: per sample at N=100,000 / at N=10,000"] is True
     assert met["W5 N=10,000: C run_batch 1 thread / 2 threads"] is True              # 2x
+
+
+def test_w6_report_renders() -> None:
+    cfg = bench.Config(quick=False, rounds=1)
+    rb1 = "c run_batch, 1 thread"
+    timed = {"W6": {bench.w5_name(rb1, cfg.w6): {"total": [0.5]},
+                    bench.w5_name(bench.W6_HELD, cfg.w6): {"total": [0.25]}}}
+    memory = {"W4": {}, "big": None}
+    data = {"config": vars(cfg), "timed": timed, "skipped": {}, "memory": memory}
+    data["summary"] = bench.summarize(cfg, timed, memory)
+    text = bench.markdown(cfg, data)
+    assert "**W6**" in text and "**W5**" not in text
+    assert f"| {bench.W6_HELD} | 250 (0.5) |" in text

@@ -1,6 +1,6 @@
 """python -m autograd bench: autograd against the engines users would
-otherwise pick (micrograd, PyTorch), on workloads W1-W5 (see
-docs/performance.md).
+otherwise pick (micrograd, PyTorch), on workloads W1-W5, and W6 when asked
+(see docs/performance.md and docs/scaling.md).
 
 The machine this runs on may be shared and noisy, so the engines take turns
 round by round, each number is a median over rounds, and every ratio is the
@@ -36,6 +36,7 @@ class Config:
         self.w5 = [100, 10_000, 100_000]                    # W5 samples
         self.w5_loop = 10_000                               # the tape.run loop up to this N
         self.w5_eager = 100                                 # the eager loop up to this N
+        self.w6 = 100_000 if quick else 1_000_000          # W6 samples (--only W6)
         self.clock = "cpu"
 
 
@@ -84,9 +85,20 @@ def _setups(cfg: Config) -> dict[str, dict[str, Callable[[], Any]]]:
             w5[w5_name("c eager loop", n)] = functools.partial(engines.w5_eager, "c", n)
         w5[w5_name("torch batched, 1 thread", n)] = functools.partial(engines.w5_torch, n, 1)
         w5[w5_name("torch batched, default threads", n)] = functools.partial(engines.w5_torch, n, None)
+    w6: dict[str, Callable[[], Any]] = {}
+    for t in (1, 2):
+        w6[w5_name(f"c run_batch, {t} thread" + "s" * (t > 1), cfg.w6)] = functools.partial(
+            engines.w5_run_batch, "c", cfg.w6, t)
+    w6[w5_name(W6_SENT, cfg.w6)] = functools.partial(engines.w6_dask, cfg.w6, False)
+    w6[w5_name(W6_HELD, cfg.w6)] = functools.partial(engines.w6_dask, cfg.w6, True)
     if "c" not in _backends():
         w5 = {k: v for k, v in w5.items() if not k.startswith("c ")}
-    return {"W1": w1, "W2": w2, "W3": w3, "W5": w5}
+        w6 = {}
+    return {"W1": w1, "W2": w2, "W3": w3, "W5": w5, "W6": w6}
+
+
+W6_SENT = "dask LocalCluster, columns sent"
+W6_HELD = "dask LocalCluster, columns on the workers"
 
 
 def w5_name(engine: str, n: int) -> str:
@@ -138,7 +150,8 @@ def run_timed(cfg: Config, only: set[str]) -> dict[str, Any]:
             _log(f"{workload}: setting up {engine}")
             step = setup()
             if step is None:
-                skipped[engine] = "not installed (pip install -e '.[bench]')"
+                extra = "dask" if workload == "W6" else "bench"
+                skipped[engine] = f"not installed (pip install -e '.[{extra}]')"
                 continue
             steps[engine] = step
         results[workload] = {e: {} for e in steps}
@@ -271,6 +284,10 @@ def summarize(cfg: Config, timed: dict, memory: dict) -> dict[str, Any]:
                a / b if a and b else None, 1.3, False, "x")
         target("W5 N=10,000: C run_batch 1 thread / 2 threads",
                ratio(t, "W5", w5_name(rb1, 10_000), w5_name(rb2, 10_000)), 1.7, True, "x")
+    if t.get("W6"):
+        for engine, res in t["W6"].items():
+            per = median(res["total"]) / w5_split(engine)[1] * 1e9
+            per_node.setdefault("W6", {})[engine] = {"ns_per_sample": per}
     if memory.get("big"):
         b = memory["big"]
         ok = b["nodes"] >= 10_000_000 and b["live_after_free"] <= 1 and b["grad_ok"] == 1.0
@@ -289,6 +306,33 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
+
+
+def _w5_table(t: dict[str, Any], w: str, title: str) -> list[str]:
+    """W5's or W6's table: ns per sample by engine and N, in brackets the
+    time over C run_batch on 1 thread at the same N."""
+    res = t.get(w, {})
+    if not res:
+        return []
+    sizes = sorted({w5_split(e)[1] for e in res})
+    names = list(dict.fromkeys(w5_split(e)[0] for e in res))
+    lines = [f"**{w}** {title} (ns per sample, wall clock; in brackets, time / C run_batch on "
+             "1 thread at the same N)", "",
+             "| engine | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
+             "|---|" + "---:|" * len(sizes)]
+    for name in names:
+        cells = []
+        for n in sizes:
+            key = w5_name(name, n)
+            if key not in res:
+                cells.append("—")
+                continue
+            per = median(res[key]["total"]) / n * 1e9
+            rel = ratio(t, w, key, w5_name("c run_batch, 1 thread", n))
+            cells.append(f"{_fmt(per)} ({_fmt(rel)})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 def markdown(cfg: Config, data: dict[str, Any]) -> str:
@@ -323,27 +367,10 @@ def markdown(cfg: Config, data: dict[str, Any]) -> str:
             lines.append(f"| {engine} | {nodes_of(w, engine, cfg):,} | "
                          + " | ".join(_fmt(vals[p]) for p in phases) + " |")
         lines.append("")
-    w5 = t.get("W5", {})
-    if w5:
-        sizes = sorted({w5_split(e)[1] for e in w5})
-        names = list(dict.fromkeys(w5_split(e)[0] for e in w5))
-        lines += ["**W5** W1's model over N moons: mean hinge loss and its parameter gradients "
-                  "(ns per sample, wall clock; in brackets, time / C run_batch on 1 thread at the "
-                  "same N)", "",
-                  "| engine | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
-                  "|---|" + "---:|" * len(sizes)]
-        for name in names:
-            cells = []
-            for n in sizes:
-                key = w5_name(name, n)
-                if key not in w5:
-                    cells.append("—")
-                    continue
-                per = median(w5[key]["total"]) / n * 1e9
-                rel = ratio(t, "W5", key, w5_name("c run_batch, 1 thread", n))
-                cells.append(f"{_fmt(per)} ({_fmt(rel)})")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        lines.append("")
+    for w, title in (("W5", "W1's model over N moons: mean hinge loss and its parameter gradients"),
+                     ("W6", "W5 on this machine's cores: one run_batch against autograd.dask on a "
+                      "LocalCluster (a worker process per core, chunks of N/8 rows)")):
+        lines += _w5_table(t, w, title)
     if mem["W4"]:
         lines += ["**W4** bytes per node retained by a live graph (a chain held by its root; "
                   "growth of the resident set)", "", "| engine | nodes | bytes/node |",
@@ -395,8 +422,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="time with the wall clock (default: CPU time of the process)")
     parser.add_argument("--render", metavar="FILE",
                         help="print the Markdown table of a run saved with --json, and exit")
-    parser.add_argument("--only", choices=["W1", "W2", "W3", "W4", "W5"], action="append",
-                        help="run only these workloads (repeatable)")
+    parser.add_argument("--only", choices=["W1", "W2", "W3", "W4", "W5", "W6"], action="append",
+                        help="run only these workloads (repeatable; W6, which starts a Dask "
+                        "LocalCluster, runs only when named)")
     args = parser.parse_args(argv)
     if args.render:
         with open(args.render) as f:

@@ -11,6 +11,8 @@ W3  a random DAG of n binary nodes, node i = op(node i-1, a uniformly random
 W5  W1's model over N samples: the mean hinge loss and its parameter
     gradients, through tape.run_batch (1 and 2 threads), a tape.run loop, an
     eager loop, PyTorch batched (1 thread and its default).
+W6  W5 at N = 10**6 on one machine's cores: one run_batch (1 and 2 threads)
+    against autograd.dask on a LocalCluster (the [dask] extra).
 """
 
 from __future__ import annotations
@@ -451,4 +453,51 @@ def w5_torch(n: int, threads: int | None) -> Step | None:
         torch.set_num_threads(1)
         return {"total": t1 - t0, "loss": value}
 
+    return step
+
+
+# W6: W5 at N = 10**6 scaled out: one run_batch (1 and 2 threads) against
+# autograd.dask on a LocalCluster of this machine's cores (a worker process
+# per core, one thread each), with the columns sent from the client on every
+# call or already held by the workers (persisted dask arrays, as a data set
+# that lives on a cluster).  Wall clock: the work is in other processes.
+def w6_dask(n: int, on_workers: bool, client: Any = None) -> Step | None:
+    """autograd.dask.run_batch of W5's tape on a LocalCluster of a worker
+    process per core (or on ``client``'s cluster), in chunks of a quarter of
+    a worker's share of the rows."""
+    try:
+        import dask.array as da
+        import numpy as np
+        from distributed import Client, LocalCluster
+
+        from ... import dask as ag_dask
+    except ImportError:
+        return None
+    import atexit
+    import os
+    from array import array
+
+    tape, x1, x2, y, params, (c1, c2, cy) = w5_tape("c", n)
+    if client is None:
+        cluster = LocalCluster(n_workers=max(os.cpu_count() or 1, 1), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+        atexit.register(cluster.close)
+        atexit.register(client.close)
+    workers = max(sum(client.nthreads().values()), 1)
+    chunk = -(-n // (4 * workers))
+    cols: dict[Any, Any] = {x1: array("d", c1), x2: array("d", c2), y: array("d", cy)}
+    if on_workers:
+        cols = {leaf: client.persist(da.from_array(np.frombuffer(col, dtype="f8"), chunks=chunk))
+                for leaf, col in cols.items()}
+
+    def step(k: int) -> dict[str, float]:
+        params.zero_grads()
+        t0 = wall()
+        out = ag_dask.run_batch(tape, cols, client, chunk_size=None if on_workers else chunk,
+                                seed=1.0 / n)
+        mean = reduce(add, out.values, 0.0) / n
+        return {"total": wall() - t0, "loss": mean}
+
+    step.params = params.values  # type: ignore[attr-defined]
     return step
