@@ -198,3 +198,24 @@ def test_the_bench_w6_engine_equals_one_run_batch(client, on_workers):
     for a, b in zip(dist.params, one.params):  # type: ignore[attr-defined]
         assert abs(a.grad - b.grad) <= 1e-12 * abs(b.grad)
     assert any(p.grad != 0.0 for p in one.params)  # type: ignore[attr-defined]
+
+
+def test_the_example_of_docs_scaling_runs():
+    """docs/scaling.md's Dask example, as written (its own LocalCluster):
+    its mean loss is that of one run_batch over the same rows."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "scaling.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(from distributed.*?)```", text, re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "docs/scaling.md", "exec"), scope)
+    tape, columns, n = scope["tape"], scope["columns"], len(scope["Y"])
+    grads = {p: p.grad for p in scope["model"].parameters()}
+    assert all(grads[p] == g for p, g in scope["out"].grads.items())   # added into .grad from 0
+    for p in grads:
+        p.grad = 0.0
+    values = tape.run_batch(columns, seed=1.0 / n)
+    assert scope["mean_loss"] == sum(values) / n
+    for p, g in grads.items():
+        assert abs(p.grad - g) <= 1e-12 * abs(g)
