@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from . import backend, tape_pickle
-from .replay import Tape, _column
+from .replay import Tape, _column, _threads
 from .value import Value
 
 try:
@@ -57,40 +57,50 @@ _loads_lock = threading.Lock()
 
 
 class _WorkerTape:
-    """A tape as workers hold it: built from its payload by one worker,
-    pickled as that payload to the others (once each), then run chunk after
-    chunk."""
+    """A tape as a worker holds it: built from its payload once, pickled as
+    that payload to the other workers (once each), then run chunk after
+    chunk.  A chunk takes a copy of its own from ``free`` (a worker with
+    several threads runs chunks side by side: run_batch releases the GIL,
+    and each copy's shared leaves hold one chunk's sums), loading one more
+    copy only when all are busy."""
 
-    def __init__(self, tape: Tape, backend_name: str) -> None:
-        self.tape = tape
+    def __init__(self, payload: dict[str, Any], backend_name: str) -> None:
+        self.payload = payload
         self.backend = backend_name
-        self.lock = threading.Lock()    # a worker may run two chunks on two threads
+        self.lock = threading.Lock()    # guards free
+        self.free = [self._load()]
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _load_worker_tape, (tape_pickle.payload(self.tape), self.backend)
+        return _WorkerTape, (self.payload, self.backend)
+
+    def _load(self) -> Tape:
+        global loads
+        tape = tape_pickle.load(self.payload, backend.ENGINES.get(self.backend, backend.engine))
+        with _loads_lock:
+            loads += 1
+        return tape
 
     def run(self, cols: list[Any], col_pos: list[int], grad_pos: list[int], seed: float,
             threads: int) -> tuple[array[float], list[float], list[array[float]]]:
         """One chunk: its root values, the shared leaves' gradients summed
         over its rows (from zero), the grads_of columns."""
         with self.lock:
-            leaves = self.tape.leaves
+            tape = self.free.pop() if self.free else None
+        if tape is None:
+            tape = self._load()
+        try:
+            leaves = tape.leaves
             is_col = set(col_pos)
             shared = [v for p, v in enumerate(leaves) if p not in is_col]
             for v in shared:
                 v.grad = 0.0
-            values, row_grads = self.tape._run_batch(
+            values, row_grads = tape._run_batch(
                 [(leaves[p], col) for p, col in zip(col_pos, cols)], None, seed,
                 [leaves[p] for p in grad_pos], threads, True)
             return values, [v.grad for v in shared], row_grads
-
-
-def _load_worker_tape(payload: Any, backend_name: str) -> _WorkerTape:
-    global loads
-    tape = tape_pickle.load(payload, backend.ENGINES.get(backend_name, backend.engine))
-    with _loads_lock:
-        loads += 1
-    return _WorkerTape(tape, backend_name)
+        finally:
+            with self.lock:
+                self.free.append(tape)
 
 
 def _run_chunk(shipped: _WorkerTape, cols: list[Any], col_pos: list[int], grad_pos: list[int],
@@ -132,6 +142,7 @@ def run_batch(tape: Tape, columns: Mapping[Value, Any], client: Any, *, chunk_si
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
     s = float(seed)
+    nthreads = _threads(threads)
     leaves = tape.leaves
     position = {v._id: p for p, v in enumerate(leaves)}
     on_tape = set(position)
@@ -148,9 +159,8 @@ def run_batch(tape: Tape, columns: Mapping[Value, Any], client: Any, *, chunk_si
 
     # the tape, built once on each worker that runs a chunk (a task, not
     # scattered data: Dask can build it again if every copy is lost)
-    shipped = client.submit(_load_worker_tape, tape_pickle.payload(tape), backend.get_backend(),
-                            pure=False)
-    futures = [client.submit(_run_chunk, shipped, cols, col_pos, grad_pos, s, threads, pure=False)
+    shipped = client.submit(_WorkerTape, tape_pickle.payload(tape), backend.get_backend(), pure=False)
+    futures = [client.submit(_run_chunk, shipped, cols, col_pos, grad_pos, s, nthreads, pure=False)
                for cols in chunks]
     try:
         done = client.gather(futures)

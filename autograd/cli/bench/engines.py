@@ -480,7 +480,7 @@ def w6_dask(n: int, on_workers: bool, client: Any = None) -> Step | None:
     tape, x1, x2, y, params, (c1, c2, cy) = w5_tape("c", n)
     if client is None:
         cluster = LocalCluster(n_workers=max(os.cpu_count() or 1, 1), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
         atexit.register(cluster.close)
         atexit.register(client.close)
