@@ -219,10 +219,71 @@ static AG_TILE_INLINE void forward_tile(int op, const double *restrict xs, const
     }
 }
 
+/* chain_tile: outs[r], the value of a fused chain's end in row r (terms:
+ * its entry in the plan's terms, sweep.h): the start, or the first term's
+ * product, then plus each next term's product, rounded at each step as the
+ * unfused adds and muls round.  With gcc or clang, 32 rows at a time keep
+ * their sums in vector registers over all the terms (8 of 4 doubles: the
+ * AVX2 clone's registers; a vector's + and * round each lane as the scalar
+ * ops do); gcc's own vectoriser spilled them on every term. */
+#if defined(__GNUC__)
+typedef double ag_rows4 __attribute__((vector_size(4 * sizeof(double))));
+#define AG_CHAIN_ROWS 32
+
+static AG_TILE_INLINE ag_rows4 load4(const double *p)
+{
+    ag_rows4 v;
+    memcpy(&v, p, sizeof v);    /* rows are 8-byte aligned only */
+    return v;
+}
+
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
+                                      double *restrict outs)
+{
+    const int32_t m = t[0];
+    for (int r0 = 0; r0 < AG_TILE_ROWS; r0 += AG_CHAIN_ROWS) {
+        ag_rows4 sum[AG_CHAIN_ROWS / 4];
+        int32_t j = 0;      /* the next term */
+        if (t[1] == AG_MUL_START) {
+            const double *w = AG_TILE_AT(value, vrow[t[2]]) + r0, *x = AG_TILE_AT(value, vrow[t[3]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = load4(w + 4 * k) * load4(x + 4 * k);
+            j = 1;
+        } else {
+            const double *s = AG_TILE_AT(value, vrow[t[1]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = load4(s + 4 * k);
+        }
+        for (; j < m; j++) {
+            const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]) + r0;
+            const double *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = sum[k] + load4(w + 4 * k) * load4(x + 4 * k);
+        }
+        memcpy(outs + r0, sum, sizeof sum);
+    }
+}
+#else
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
+                                      double *restrict outs)
+{
+    int32_t j = 0;      /* the next term */
+    if (t[1] == AG_MUL_START) {
+        const double *w = AG_TILE_AT(value, vrow[t[2]]), *x = AG_TILE_AT(value, vrow[t[3]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = w[r] * x[r];
+        j = 1;
+    } else {
+        const double *s = AG_TILE_AT(value, vrow[t[1]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = s[r];
+    }
+    for (; j < t[0]; j++) {
+        const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]), *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = outs[r] + w[r] * x[r];
+    }
+}
+#endif
+
 /* run_tile: rows row0 .. row0 + rows - 1 (rows <= AG_TILE_ROWS) in w's
  * value tile and the adjoint tile `adjoint`: the columns into their leaves,
- * every other node's value as ag_tape_run computes it, the sweep, and the
- * root values and grads_of adjoints out.  A tile always computes all its
+ * every other node's value as ag_tape_run computes it (a fused chain's at
+ * its end), the sweep, and the root values and grads_of adjoints out.  A tile always computes all its
  * rows (past `rows`, on numbers of no matter, never read).  The shared
  * leaves' adjoints stay in `adjoint` for add_tile. */
 AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, int64_t rows)
@@ -231,15 +292,20 @@ AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, in
     const ag_flat *f = &job->t->f;
     const int64_t n = f->n, nleaf = job->t->nleaf;
     const int32_t *a = f->a, *b = f->b, *vrow = job->plan->value, *arow = job->plan->adjoint;
+    const int32_t *chain = job->plan->chain;
     const uint8_t *op = f->op;
     const double *c = f->c;
     double *value = w->value;
     const size_t bytes = (size_t)rows * sizeof(double);
     for (int64_t j = 0; j < job->ncol; j++)
         memcpy(AG_TILE_AT(value, vrow[job->col_pos[j]]), job->col[j] + row0, bytes);
-    for (int64_t i = nleaf + 1; i <= n; i++)
-        forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
-                     AG_TILE_AT(value, vrow[i]));
+    for (int64_t i = nleaf + 1; i <= n; i++) {
+        if (chain[i] == AG_PLAIN)
+            forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
+                         AG_TILE_AT(value, vrow[i]));
+        else if (chain[i] >= 0)
+            chain_tile(job->plan->terms + chain[i], vrow, value, AG_TILE_AT(value, vrow[i]));
+    }
     (void)ag_sweep_tile(f, nleaf + 1, job->plan, job->seed, value, adjoint, w->scratch);
     memcpy(job->values_out + row0, AG_TILE_AT(value, vrow[n]), bytes);
     for (int64_t j = 0; j < job->ngrad; j++)

@@ -22,7 +22,19 @@ from typing import Any
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, TILE_ROWS, Flat, TilePlan, flat_order, sweep, sweep_tile, tile_at, tile_plan
+from .sweep import (
+    MUL_START,
+    NONE,
+    PLAIN,
+    TILE_ROWS,
+    Flat,
+    TilePlan,
+    flat_order,
+    sweep,
+    sweep_tile,
+    tile_at,
+    tile_plan,
+)
 
 
 class Tape:
@@ -183,12 +195,34 @@ def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: 
         value[outs + r] = fwd(value[xs + r], value[ys + r], c)  # type: ignore[misc]
 
 
+def chain_tile(t: list[int], o: int, vrow: list[int], value: list[float], outs: int) -> None:
+    """value[outs + r], the value of a fused chain's end in row r (t[o:]:
+    its entry in the plan's terms): the start, or the first term's product,
+    then plus each next term's product, rounded at each step as the unfused
+    adds and muls round (C's chain_tile)."""
+    m, start = t[o], t[o + 1]
+    first = 0       # the first term to add
+    if start == MUL_START:
+        ws, xs = tile_at(vrow[t[o + 2]]), tile_at(vrow[t[o + 3]])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[ws + r] * value[xs + r]
+        first = 1
+    else:
+        s = tile_at(vrow[start])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[s + r]
+    for j in range(first, m):
+        ws, xs = tile_at(vrow[t[o + 2 + 2 * j]]), tile_at(vrow[t[o + 3 + 2 * j]])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[outs + r] + value[ws + r] * value[xs + r]
+
+
 def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
     """Rows row0 .. row0 + rows - 1 (rows <= TILE_ROWS) in w's value tile
     and the adjoint tile ``adjoint``: the columns into their leaves, every
-    other value as tape_run computes it, the sweep, the root values and
-    grads_of adjoints out.  A tile computes all its rows (past ``rows`` on
-    numbers never read)."""
+    other value as tape_run computes it (a fused chain's at its end), the
+    sweep, the root values and grads_of adjoints out.  A tile computes all
+    its rows (past ``rows`` on numbers never read)."""
     job = w.job
     f = job.t.f
     assert f is not None
@@ -200,8 +234,12 @@ def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
         at = tile_at(vrow[pos])
         for r in range(rows):
             value[at + r] = col[row0 + r]
+    chain = job.plan.chain
     for i in range(nleaf + 1, n + 1):
-        forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
+        if chain[i] == PLAIN:
+            forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
+        elif chain[i] >= 0:
+            chain_tile(job.plan.terms, chain[i], vrow, value, tile_at(vrow[i]))
     sweep_tile(f, nleaf + 1, job.plan, job.seed, value, adjoint, w.scratch)
     at = tile_at(vrow[n])
     for r in range(rows):
