@@ -468,7 +468,8 @@ void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void
     int32_t *spare = last + n + 1;          /* rows free for reuse, a stack */
     int32_t *chain = spare + n + 1;
     int32_t *terms = chain + n + 1;         /* 2 * (n + 1): a chain of m terms has 2m nodes or more */
-    int32_t *readers = terms + 2 * (n + 1); /* find_chains' scratch, 4 * (n + 1) */
+    int32_t *run = terms + 2 * (n + 1);
+    int32_t *readers = run + n + 1;         /* find_chains' scratch, 4 * (n + 1) */
     uint8_t *flags = (uint8_t *)(readers + 4 * (n + 1));
     uint8_t *keep = flags + n + 1;          /* by position: its value row stays */
     uint8_t *term_flags = keep + n + 1;     /* 2 * (n + 1), as terms */
@@ -520,6 +521,10 @@ void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void
         if (b[i] >= first && b[i] != a[i] && !keep[b[i]] && last[b[i]] == i) spare[nspare++] = value[b[i]];
     }
     plan->nvalue = rows;
+    plan->run = run;
+    plan->nrun = 0;
+    for (int64_t i = first; i <= n; i++)
+        if (f->op[i] != AG_OP_LEAF && chain[i] != AG_FUSED) run[plan->nrun++] = (int32_t)i;
 
     /* keep[] now marks the positions that have received an add */
     for (int64_t p = 0; p <= n; p++) keep[p] = 0;
@@ -634,8 +639,8 @@ static AG_TILE_INLINE void send_terms(const int32_t *t, const uint8_t *tf, const
  * receives d(root)/d(node i) * seed in each row, at the plan's rows: for the
  * leaves (and the root) when the sweep ends, for the other positions while
  * their rows are theirs.  f's own value and adjoint arrays are not read.
- * plan: ag_flat_tile_plan(f, first); a fused chain sends at its end
- * (send_terms).  scratch has room for 2 * AG_TILE_ROWS doubles.  No grads
+ * plan: ag_flat_tile_plan(f, first), whose run list names the nodes
+ * to visit (a fused chain sends at its end: send_terms).  scratch has room for 2 * AG_TILE_ROWS doubles.  No grads
  * and no anomaly check: the batched run (tape.c) reads the adjoints it
  * needs from the tile.  Goes down to position `first`, as ag_sweep.
  * Returns AG_OK. */
@@ -647,9 +652,10 @@ AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_
     const uint8_t *op = f->op, *flags = plan->flags;
     const double *c = f->c;
     double *da = scratch, *db = scratch + AG_TILE_ROWS;
+    (void)first;    /* the plan's run list starts there */
     for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(adjoint, arow[n])[r] = seed;
-    for (int64_t i = n; i >= first; i--) {
-        if (op[i] == AG_OP_LEAF || chain[i] == AG_FUSED) continue;
+    for (int64_t k = plan->nrun - 1; k >= 0; k--) {
+        const int32_t i = plan->run[k];
         if (chain[i] >= 0) {
             send_terms(plan->terms + chain[i], plan->term_flags + chain[i], vrow, arow, value, adjoint,
                        AG_TILE_AT(adjoint, arow[i]), da);

@@ -67,6 +67,8 @@ typedef struct {
                                first add into its adjoint (the start's at o + 1) */
     int64_t nvalue;     /* rows of the value tile */
     int64_t nadjoint;   /* rows of the adjoint tile */
+    int32_t *run;       /* the positions that run a rule or a chain, first to last */
+    int64_t nrun;
     int64_t nchain;     /* chains fused */
 } ag_tile_plan;
 
@@ -78,7 +80,7 @@ typedef struct {
 #define AG_MUL_START (-1)   /* a chain's start: none, the first term is a mul */
 
 /* Bytes ag_flat_tile_plan needs for the plan's arrays and its scratch. */
-#define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (11 * sizeof(int32_t) + 4))
+#define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (12 * sizeof(int32_t) + 4))
 
 void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block);
 int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,

@@ -230,32 +230,40 @@ static AG_TILE_INLINE void forward_tile(int op, const double *restrict xs, const
 typedef double ag_rows4 __attribute__((vector_size(4 * sizeof(double))));
 #define AG_CHAIN_ROWS 32
 
-static AG_TILE_INLINE ag_rows4 load4(const double *p)
-{
-    ag_rows4 v;
-    memcpy(&v, p, sizeof v);    /* rows are 8-byte aligned only */
-    return v;
-}
+/* v = 4 rows at p: rows are 8-byte aligned only (a macro: a function
+ * returning a vector would change the ABI where AVX is off) */
+#define AG_LOAD4(v, p) memcpy(&(v), (p), sizeof(v))
 
 static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
                                       double *restrict outs)
 {
     const int32_t m = t[0];
     for (int r0 = 0; r0 < AG_TILE_ROWS; r0 += AG_CHAIN_ROWS) {
-        ag_rows4 sum[AG_CHAIN_ROWS / 4];
+        ag_rows4 sum[AG_CHAIN_ROWS / 4], v, u;
         int32_t j = 0;      /* the next term */
         if (t[1] == AG_MUL_START) {
             const double *w = AG_TILE_AT(value, vrow[t[2]]) + r0, *x = AG_TILE_AT(value, vrow[t[3]]) + r0;
-            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = load4(w + 4 * k) * load4(x + 4 * k);
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, w + 4 * k);
+                AG_LOAD4(u, x + 4 * k);
+                sum[k] = v * u;
+            }
             j = 1;
         } else {
             const double *s = AG_TILE_AT(value, vrow[t[1]]) + r0;
-            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = load4(s + 4 * k);
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, s + 4 * k);
+                sum[k] = v;
+            }
         }
         for (; j < m; j++) {
             const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]) + r0;
             const double *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]) + r0;
-            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) sum[k] = sum[k] + load4(w + 4 * k) * load4(x + 4 * k);
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, w + 4 * k);
+                AG_LOAD4(u, x + 4 * k);
+                sum[k] = sum[k] + v * u;
+            }
         }
         memcpy(outs + r0, sum, sizeof sum);
     }
@@ -299,11 +307,12 @@ AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, in
     const size_t bytes = (size_t)rows * sizeof(double);
     for (int64_t j = 0; j < job->ncol; j++)
         memcpy(AG_TILE_AT(value, vrow[job->col_pos[j]]), job->col[j] + row0, bytes);
-    for (int64_t i = nleaf + 1; i <= n; i++) {
+    for (int64_t k = 0; k < job->plan->nrun; k++) {
+        const int32_t i = job->plan->run[k];
         if (chain[i] == AG_PLAIN)
             forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
                          AG_TILE_AT(value, vrow[i]));
-        else if (chain[i] >= 0)
+        else
             chain_tile(job->plan->terms + chain[i], vrow, value, AG_TILE_AT(value, vrow[i]));
     }
     (void)ag_sweep_tile(f, nleaf + 1, job->plan, job->seed, value, adjoint, w->scratch);
@@ -338,6 +347,21 @@ AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int
         const double *row = AG_TILE_AT(adjoint, job->plan->adjoint[pos[s]]);
         for (int64_t r = 0; r < rows; r++) sum += row[r];
         acc[s] = sum;
+    }
+}
+
+/* fill_leaves: in w's value tile, the row of position AG_NONE (0.0) and
+ * of every leaf (its value from the arena), the same in every row of the
+ * tile; run_tile then writes the columns' leaves over theirs. */
+AG_TILE_CLONES static void fill_leaves(worker *w)
+{
+    const batch *job = w->job;
+    const int32_t *vrow = job->plan->value;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
+    for (int64_t p = 1; p <= job->t->nleaf; p++) {
+        const double v = job->leaf_value[p];
+        double *restrict row = AG_TILE_AT(w->value, vrow[p]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) row[r] = v;
     }
 }
 
@@ -379,12 +403,8 @@ static void *run_tiles(void *arg)
 {
     worker *w = arg;
     batch *job = w->job;
-    const int64_t nleaf = job->t->nleaf;
-    const int32_t *vrow = job->plan->value;
     const size_t adjoint_doubles = (size_t)job->plan->nadjoint * AG_TILE_ROWS;
-    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
-    for (int64_t p = 1; p <= nleaf; p++)
-        for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[p])[r] = job->leaf_value[p];
+    fill_leaves(w);
     pthread_mutex_lock(&job->lock);
     for (;;) {
         while (w->ran - w->added == AG_TILES_AHEAD) pthread_cond_wait(&job->turn, &job->lock);

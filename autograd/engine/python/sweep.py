@@ -256,14 +256,15 @@ class TilePlan:
     """Where a tile keeps each position's rows, and how the sweep sends to
     them: csrc/sweep.h's ag_tile_plan, with its fused chains."""
 
-    __slots__ = ("value", "adjoint", "flags", "chain", "terms", "term_flags", "nvalue", "nadjoint",
-                 "nchain")
+    __slots__ = ("value", "adjoint", "flags", "chain", "terms", "term_flags", "run", "nvalue",
+                 "nadjoint", "nchain")
     value: list[int]        # by position: its row of the value tile
     adjoint: list[int]      # by position: its row of the adjoint tile
     flags: list[int]        # by position: FIRST_A, FIRST_B
     chain: list[int]        # by position: PLAIN, FUSED, or a chain end's offset in terms
     terms: list[int]        # a chain at offset o: [m, start, a1, b1, ..., am, bm]
     term_flags: list[int]   # at the offsets of terms: FIRST_A at a first add
+    run: list[int]          # the positions that run a rule or a chain, first to last
     nvalue: int
     nadjoint: int
     nchain: int             # chains fused
@@ -418,6 +419,7 @@ def tile_plan(f: Flat, first: int) -> TilePlan:
         if b[i] >= first and b[i] != a[i] and not keep[b[i]] and last[b[i]] == i:
             spare.append(value[b[i]])
     plan.nvalue = rows
+    plan.run = [i for i in range(first, n + 1) if op[i] != LEAF and chain[i] != FUSED]
     flags = [0] * (n + 1)
     term_flags = [0] * len(terms)
     seen = [False] * (n + 1)
@@ -518,9 +520,9 @@ def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[flo
     (each position at its row of the plan; position NONE's row all 0.0);
     the adjoint tile (its contents of no matter) receives d(root)/d(node i) *
     seed in each row at the plan's rows.  plan: tile_plan(f, first), whose
-    fused chains send at their ends (send_terms); scratch: two lists of
-    TILE_ROWS floats.  No grads, no anomaly check; down to position
-    ``first``.  Returns OK."""
+    run list names the nodes to visit (a fused chain sends at its end:
+    send_terms); scratch: two lists of TILE_ROWS floats.  No grads, no
+    anomaly check; down to position ``first``.  Returns OK."""
     n = f.n
     a, b, op, c = f.a, f.b, f.op, f.c
     vrow, arow, flags, chain = plan.value, plan.adjoint, plan.flags, plan.chain
@@ -528,9 +530,7 @@ def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[flo
     at = tile_at(arow[n])
     for r in range(TILE_ROWS):
         adjoint[at + r] = seed
-    for i in range(n, first - 1, -1):
-        if op[i] == LEAF or chain[i] == FUSED:
-            continue
+    for i in reversed(plan.run):
         if chain[i] >= 0:
             send_terms(plan.terms, chain[i], plan.term_flags, vrow, arow, value, adjoint,
                        tile_at(arow[i]), da)

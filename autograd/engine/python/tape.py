@@ -235,10 +235,10 @@ def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
         for r in range(rows):
             value[at + r] = col[row0 + r]
     chain = job.plan.chain
-    for i in range(nleaf + 1, n + 1):
+    for i in job.plan.run:
         if chain[i] == PLAIN:
             forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
-        elif chain[i] >= 0:
+        else:
             chain_tile(job.plan.terms, chain[i], vrow, value, tile_at(vrow[i]))
     sweep_tile(f, nleaf + 1, job.plan, job.seed, value, adjoint, w.scratch)
     at = tile_at(vrow[n])
