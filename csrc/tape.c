@@ -20,7 +20,9 @@
  * after them, so no row takes its lock; several threads may run tiles (a
  * few ahead of the sums each), and the tiles that have run are added in
  * tile order by one thread at a time, so the sums are those of one
- * thread.
+ * thread.  Where the tiles keep each position's rows, and which chains of
+ * the graph run fused, is planned once, when the tape is recorded
+ * (ag_flat_tile_plan, ~50 bytes a node): the graph never changes after.
  * autograd/engine/python/tape.py is the twin of this file.
  */
 #include <assert.h>
@@ -35,7 +37,8 @@
 struct ag_tape {
     ag_flat f;          /* the graph, with values and adjoints of the current run */
     int64_t nleaf;      /* its leaves are at positions 1 .. nleaf */
-    void *block;        /* the one allocation holding f's arrays and `moved` */
+    ag_tile_plan plan;  /* the tiles of a batched run, and its fused chains (sweep.h) */
+    void *block;        /* the one allocation holding f's arrays and the plan's */
 };
 
 /* lay_out: src into t, leaves first.  moved (room for src->n + 1) receives
@@ -75,11 +78,15 @@ ag_tape *ag_tape_new(int32_t root, int *status)
         *status = AG_EBADID;
     } else if (ag_flat_order(ar, &f, root) < 0) {
         *status = AG_ENOMEM;
-    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * (AG_FLAT_BYTES + sizeof(int32_t)) + 3)) == NULL) {
+    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * AG_FLAT_BYTES + 3 + AG_TILE_PLAN_BYTES(f.n))) == NULL) {
         *status = AG_ENOMEM;
     } else {
+        /* after f's arrays (+ 3 bytes: room to align), lay_out's `moved`,
+         * then, over it, the plan's arrays (AG_TILE_PLAN_BYTES(n) holds n + 1 int32s) */
         ag_flat_carve(&t->f, t->block, f.n + 1);
-        lay_out(t, &f, ag_align4(t->f.op + f.n + 1));   /* + 3 bytes above: room to align */
+        int32_t *after = ag_align4(t->f.op + f.n + 1);
+        lay_out(t, &f, after);
+        ag_flat_tile_plan(&t->f, t->nleaf + 1, &t->plan, after);
         for (int64_t i = 1; i <= f.n; i++) ar->refs[f.id[i]]++;
         *status = AG_OK;
     }
@@ -451,7 +458,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
 {
     ag_arena *ar = &ag_global_arena;
     const ag_flat *f = &t->f;
-    const int64_t n = f->n, nleaf = t->nleaf;
+    const int64_t nleaf = t->nleaf;
     if (nrows < 0 || ncol < 0 || ngrad < 0) return AG_EBADID;
     int64_t ntiles = (nrows + AG_TILE_ROWS - 1) / AG_TILE_ROWS;
     int64_t nthreads = threads < 1 ? 1 : threads;
@@ -462,28 +469,24 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     memset(&job, 0, sizeof job);
     /* one block: the shared leaves' sums, the leaves' values, the tiles
      * run and not added, the workers and their threads, positions and roles
-     * by leaf, the tile plan */
+     * by leaf; the tile plan is the tape's (ag_tape_new) */
+    const ag_tile_plan *tp = &t->plan;
     size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
-    size_t plan_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
+    size_t block_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
                         + (size_t)ntiles * (sizeof(double *) + sizeof(worker *))
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
-                        + ints * sizeof(int32_t) + AG_TILE_PLAN_BYTES(n);
-    ag_tile_plan tp;
-    size_t tile_doubles = 0;
+                        + ints * sizeof(int32_t);
+    size_t tile_doubles = (size_t)(tp->nvalue + AG_TILES_AHEAD * tp->nadjoint + 2) * AG_TILE_ROWS;
     double *tiles = NULL;
     ag_lock();
-    char *plan = ag_alloc(plan_bytes);
-    if (plan != NULL) {
-        ag_flat_tile_plan(f, nleaf + 1, &tp, plan + plan_bytes - AG_TILE_PLAN_BYTES(n));
-        tile_doubles = (size_t)(tp.nvalue + AG_TILES_AHEAD * tp.nadjoint + 2) * AG_TILE_ROWS;
-        tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
-    }
+    char *block = ag_alloc(block_bytes);
+    if (block != NULL) tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
     if (tiles == NULL) {
         ag_unlock();
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
-    double *acc = (double *)plan;                   /* by shared leaf */
+    double *acc = (double *)block;                   /* by shared leaf */
     double *leaf_value = acc + nleaf;               /* by position 0 .. nleaf */
     double **done = (double **)(leaf_value + nleaf + 1);
     worker **owner = (worker **)(done + ntiles);
@@ -516,14 +519,14 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     ag_unlock();
     if (status != AG_OK || nrows == 0) {
         free(tiles);
-        free(plan);
+        free(block);
         return status;
     }
 
     job.t = t;
     job.nrows = nrows;
     job.ntiles = ntiles;
-    job.plan = &tp;
+    job.plan = tp;
     job.seed = seed;
     job.ncol = ncol;
     job.col_pos = col_pos;
@@ -541,20 +544,20 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     for (int64_t k = 0; k < ntiles; k++) done[k] = NULL;
     if (pthread_mutex_init(&job.lock, NULL) != 0) {
         free(tiles);
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
     if (pthread_cond_init(&job.turn, NULL) != 0) {
         pthread_mutex_destroy(&job.lock);
         free(tiles);
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
     for (int64_t k = 0; k < nthreads; k++) {
         w[k].job = &job;
         w[k].value = tiles + (size_t)k * tile_doubles;
-        w[k].adjoint = w[k].value + (size_t)tp.nvalue * AG_TILE_ROWS;
-        w[k].scratch = w[k].adjoint + (size_t)AG_TILES_AHEAD * tp.nadjoint * AG_TILE_ROWS;
+        w[k].adjoint = w[k].value + (size_t)tp->nvalue * AG_TILE_ROWS;
+        w[k].scratch = w[k].adjoint + (size_t)AG_TILES_AHEAD * tp->nadjoint * AG_TILE_ROWS;
         w[k].ran = w[k].added = 0;
     }
     int64_t started = 1;    /* worker 0 is this thread */
@@ -572,6 +575,6 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         ag_unlock();
     }
     free(tiles);
-    free(plan);
+    free(block);
     return AG_OK;
 }

@@ -10,7 +10,8 @@ of rows: each node's rule applied to a whole tile row before the next node
 (sweep_tile), the shared leaves' adjoints added into their grads tile after
 tile, row by row in row order; the arena is read once before the rows and
 written once after them.  Threads take tiles as C's do, and the tiles that
-have run are added in tile order by one thread at a time.
+have run are added in tile order by one thread at a time.  The tile plan
+(rows, fused chains) is made once, when the tape is recorded.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ from .sweep import (
 
 
 class Tape:
-    __slots__ = ("f", "nleaf")
+    __slots__ = ("f", "nleaf", "plan")
 
     def __init__(self, f: Flat, nleaf: int) -> None:
         self.f: Flat | None = f
         self.nleaf = nleaf
+        # the tiles of a batched run and its fused chains, planned once: the
+        # graph never changes after recording
+        self.plan = tile_plan(f, nleaf + 1)
 
     def __del__(self) -> None:
         # a tape dropped without Tape.close lets its graph go, as ffi.gc does in C
@@ -361,9 +365,9 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     if nthreads > (ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD:
         nthreads = max((ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD, 1)
     with ar.lock:
-        if injected_failure():          # C's plan
+        if injected_failure():          # C's block of sums and positions
             return errors.ENOMEM
-        plan = tile_plan(f, nleaf + 1)
+        plan = t.plan
         if injected_failure():          # C's tiles
             return errors.ENOMEM
         is_col = [False] * (nleaf + 1)
