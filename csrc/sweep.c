@@ -305,57 +305,226 @@ static int rule_reads(int op)
            | (mentions(text, "out") ? AG_READS_OUT : 0);
 }
 
-/* ag_flat_tile_plan: the rows of f's tiles for a sweep down to `first` (the
- * positions below it are leaves: rows of their own, 0 .. first - 1), in
- * block (AG_TILE_PLAN_BYTES(f->n) bytes, which the plan's arrays point into).
+/* How many steps ag_flat_tile_plan may spend, per node, checking that
+ * chains can be fused: chains inside chains make a check look at a node
+ * once per chain around it, and past this the outer chains stay unfused,
+ * so planning stays linear in the graph's size. */
+#define AG_FUSE_CHECKS 4
+
+/* Whether position p is a mul of the sweep with one reader (a term). */
+static inline int is_term(const ag_flat *f, int64_t first, const int32_t *readers, int32_t p)
+{
+    return p >= first && f->op[p] == AG_OP_MUL && readers[p] == 1;
+}
+
+/* Whether position i is an add of the sweep whose b is a term (a link). */
+static inline int is_link(const ag_flat *f, int64_t first, const int32_t *readers, int32_t i)
+{
+    return i >= first && f->op[i] == AG_OP_ADD && is_term(f, first, readers, f->b[i]);
+}
+
+/* Whether link i is a partial sum inside a longer chain: its one reader is
+ * a link that takes it as a, with the reader's term laid out above it. */
+static inline int is_inner(const ag_flat *f, int64_t first, const int32_t *readers,
+                           const int32_t *reader, int32_t i)
+{
+    return is_link(f, first, readers, i) && readers[i] == 1
+           && is_link(f, first, readers, reader[i]) && f->a[reader[i]] == i
+           && i < f->b[reader[i]];
+}
+
+/* find_chains: fill plan->chain and plan->terms (see sweep.h) with the
+ * chains of f that are fused, and return how many.  A chain ends at a link
+ * e that is not inner; going down through a's, its links are e and the
+ * inner links below it; the a of the lowest is the start, itself the first
+ * term when it is a mul with one reader.  Every node of a chain but e has
+ * one reader, inside the chain, so no other node reads its value or sends
+ * into its adjoint; the layout (a first) puts each link's a below its b.
  *
- * Values: a node's value gets a row when the forward pass computes it; the
- * row is free again after its last reader in the forward pass unless a
- * backward rule reads it (as x, y or out), or it is the root's.  Adjoints:
- * a position's adjoint gets a row at the first add into it (the sweep goes
- * from the root down) and frees it once the node's own rule has read it;
- * the root's and the leaves' keep theirs.  A node's inputs get their rows
- * before its own is freed, so no loop reads and writes one row.
+ * Fused, the chain's sends all happen at e, in the unfused order; the sends
+ * of other nodes stay where they were.  Into an adjoint that only the
+ * chain sends to between its lowest node lo and e, the adds come in the
+ * same order.  So a chain is fused only if no node strictly between lo and
+ * e, outside the chain, sends into an input of the chain (a chain inside
+ * is checked as its unfused nodes: they send into the same inputs).  A
+ * chain refused runs unfused, all of it.
+ *
+ * Scratch (by position): readers, reader, owner, target; all n + 1. */
+static int64_t find_chains(const ag_flat *f, int64_t first, ag_tile_plan *plan, int32_t *readers,
+                           int32_t *reader, int32_t *owner, int32_t *target)
+{
+    const int64_t n = f->n;
+    const int32_t *a = f->a, *b = f->b;
+    int32_t *chain = plan->chain, *terms = plan->terms;
+    int64_t budget = AG_FUSE_CHECKS * (n + 1);  /* steps left for the checks */
+    int64_t used = 0, nchain = 0;               /* used: of terms */
+    for (int64_t p = 0; p <= n; p++) {
+        readers[p] = 0;
+        reader[p] = AG_NONE;
+        owner[p] = target[p] = AG_NONE;
+        chain[p] = AG_PLAIN;
+    }
+    for (int64_t i = first; i <= n; i++) {
+        if (f->op[i] == AG_OP_LEAF) continue;
+        readers[a[i]]++;
+        reader[a[i]] = (int32_t)i;
+        if (b[i] != AG_NONE) {
+            readers[b[i]]++;
+            reader[b[i]] = (int32_t)i;
+        }
+    }
+    for (int32_t e = (int32_t)first; e <= n; e++) {
+        if (!is_link(f, first, readers, e) || is_inner(f, first, readers, reader, e)) continue;
+        int32_t k = e, m = 1;   /* k: the lowest link so far; m: its terms */
+        int ordered = a[k] < b[k];
+        while (is_inner(f, first, readers, reader, a[k])) {
+            k = a[k];
+            m++;
+            ordered &= a[k] < b[k];
+        }
+        int32_t start = a[k];
+        int mul_start = is_term(f, first, readers, start);
+        int32_t lo = mul_start ? start : b[k];      /* the chain's lowest node */
+        m += mul_start;
+        if (!ordered || budget < e - lo) continue;
+        budget -= e - lo;
+        /* mark the chain's nodes and its inputs, lay out its terms */
+        int32_t *t = terms + used;
+        t[0] = m;
+        t[1] = mul_start ? AG_MUL_START : start;
+        if (!mul_start) target[start] = e;
+        int32_t j = m;      /* the next term to write, from the last */
+        for (k = e;; k = a[k]) {
+            owner[k] = owner[b[k]] = e;
+            j--;
+            t[2 + 2 * j] = a[b[k]];
+            t[3 + 2 * j] = b[b[k]];
+            if (a[k] == start) break;
+        }
+        if (mul_start) {
+            owner[start] = e;
+            t[2] = a[start];
+            t[3] = b[start];
+        }
+        for (j = 0; j < m; j++) target[t[2 + 2 * j]] = target[t[3 + 2 * j]] = e;
+        int clear = 1;      /* no other node in (lo, e) sends into the chain's inputs */
+        for (int32_t p = lo + 1; p < e && clear; p++)
+            if (owner[p] != e && f->op[p] != AG_OP_LEAF)
+                clear = target[a[p]] != e && (b[p] == AG_NONE || target[b[p]] != e);
+        if (!clear) continue;
+        for (k = e;; k = a[k]) {
+            chain[k] = chain[b[k]] = AG_FUSED;
+            if (a[k] == start) break;
+        }
+        if (mul_start) chain[start] = AG_FUSED;
+        chain[e] = (int32_t)used;
+        used += 2 + 2 * m;
+        nchain++;
+    }
+    return nchain;
+}
+
+/* first_add: whether a send into p is the first add into p's adjoint (seen
+ * marks the positions that have received one); at a first add, a position
+ * of the sweep gets its adjoint row.  *rows and spare: as in
+ * ag_flat_tile_plan. */
+static int first_add(int32_t p, int64_t first, uint8_t *seen, int32_t *adjoint, int32_t *spare,
+                     int64_t *nspare, int64_t *rows)
+{
+    if (seen[p]) return 0;
+    seen[p] = 1;
+    if (p >= first) adjoint[p] = *nspare > 0 ? spare[--*nspare] : (int32_t)(*rows)++;
+    return 1;
+}
+
+/* ag_flat_tile_plan: the rows of f's tiles for a sweep down to `first` (the
+ * positions below it are leaves: rows of their own, 0 .. first - 1), and
+ * its fused chains (find_chains), in block (AG_TILE_PLAN_BYTES(f->n) bytes,
+ * which the plan's arrays point into).
+ *
+ * Values: a node's value gets a row when the forward pass computes it (a
+ * chain: at its end; its other nodes get none); the row is free again
+ * after its last reader in the forward pass (a chain's node reads at the
+ * chain's end) unless a backward rule reads it (as x, y or out), or it is
+ * the root's.  Adjoints: a position's adjoint gets a row at the first add
+ * into it (the sweep goes from the root down) and frees it once the node's
+ * own rule has read it; the root's and the leaves' keep theirs.  A node's
+ * inputs get their rows before its own is freed, so no loop reads and
+ * writes one row.
  *
  * flags[i]: AG_FIRST_A when what node i sends its input a is the first add
  * into a's adjoint, AG_FIRST_B the same for b (a node that takes one node
- * twice sends to a first).  ag_sweep adds into adjoints that start at 0.0;
- * ag_sweep_tile stores 0.0 + d at a first add instead (the bits the add
- * gives), so a reused row needs no zeroing. */
+ * twice sends to a first); term_flags the same for a chain's sends.
+ * ag_sweep adds into adjoints that start at 0.0; ag_sweep_tile stores 0.0 +
+ * d at a first add instead (the bits the add gives), so a reused row needs
+ * no zeroing. */
 void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block)
 {
     const int64_t n = f->n;
     const int32_t *a = f->a, *b = f->b;
     int32_t *value = block;
     int32_t *adjoint = value + n + 1;
-    int32_t *last = adjoint + n + 1;        /* by position: its last reader */
+    int32_t *last = adjoint + n + 1;        /* by position: where its last reader runs */
     int32_t *spare = last + n + 1;          /* rows free for reuse, a stack */
-    uint8_t *flags = (uint8_t *)(spare + n + 1);
+    int32_t *chain = spare + n + 1;
+    int32_t *terms = chain + n + 1;         /* 2 * (n + 1): a chain of m terms has 2m nodes or more */
+    int32_t *run = terms + 2 * (n + 1);
+    int32_t *readers = run + n + 1;         /* find_chains' scratch, 4 * (n + 1) */
+    uint8_t *flags = (uint8_t *)(readers + 4 * (n + 1));
     uint8_t *keep = flags + n + 1;          /* by position: its value row stays */
+    uint8_t *term_flags = keep + n + 1;     /* 2 * (n + 1), as terms */
     int reads[AG_OP_COUNT];
     int64_t nspare = 0, rows;
+    plan->chain = chain;
+    plan->terms = terms;
+    plan->term_flags = term_flags;
+    plan->nchain = find_chains(f, first, plan, readers, readers + n + 1, readers + 2 * (n + 1),
+                               readers + 3 * (n + 1));
+    const int32_t *owner = readers + 2 * (n + 1);   /* a fused node's chain end */
     for (int op = 0; op < AG_OP_COUNT; op++) reads[op] = rule_reads(op);
     for (int64_t p = 0; p <= n; p++) {
         keep[p] = p < first || p == n;
         last[p] = (int32_t)p;
         flags[p] = 0;
     }
+    for (int64_t p = 0; p < 2 * (n + 1); p++) term_flags[p] = 0;
     for (int64_t i = first; i <= n; i++) {
         if (f->op[i] == AG_OP_LEAF) continue;
         int r = reads[f->op[i]];
+        int32_t at = chain[i] == AG_FUSED ? owner[i] : (int32_t)i;  /* where node i runs */
         keep[i] |= (r & AG_READS_OUT) != 0;
         keep[a[i]] |= (r & AG_READS_X) != 0;
         keep[b[i]] |= (r & AG_READS_Y) != 0;
-        last[a[i]] = last[b[i]] = (int32_t)i;
+        if (last[a[i]] < at) last[a[i]] = at;
+        if (last[b[i]] < at) last[b[i]] = at;
     }
     for (int64_t p = 0; p < first && p <= n; p++) value[p] = adjoint[p] = (int32_t)p;
     rows = first;
     for (int64_t i = first; i <= n; i++) {
+        if (chain[i] == AG_FUSED) {
+            value[i] = adjoint[i] = AG_NONE;    /* never read */
+            continue;
+        }
         value[i] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
+        if (chain[i] >= 0) {
+            const int32_t *t = terms + chain[i];
+            for (int64_t j = t[1] == AG_MUL_START ? 2 : 1; j < 2 + 2 * t[0]; j++) {
+                int32_t p = t[j];
+                if (p >= first && !keep[p] && last[p] == i) {
+                    spare[nspare++] = value[p];
+                    last[p] = -1;   /* freed: a second use in the chain frees nothing */
+                }
+            }
+            continue;
+        }
         if (a[i] >= first && !keep[a[i]] && last[a[i]] == i) spare[nspare++] = value[a[i]];
         if (b[i] >= first && b[i] != a[i] && !keep[b[i]] && last[b[i]] == i) spare[nspare++] = value[b[i]];
     }
     plan->nvalue = rows;
+    plan->run = run;
+    plan->nrun = 0;
+    for (int64_t i = first; i <= n; i++)
+        if (f->op[i] != AG_OP_LEAF && chain[i] != AG_FUSED) run[plan->nrun++] = (int32_t)i;
 
     /* keep[] now marks the positions that have received an add */
     for (int64_t p = 0; p <= n; p++) keep[p] = 0;
@@ -363,16 +532,25 @@ void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void
     rows = first;
     if (n >= first) adjoint[n] = (int32_t)rows++;
     for (int64_t i = n; i >= first; i--) {
-        if (f->op[i] == AG_OP_LEAF) continue;
-        if (!keep[a[i]]) {
-            flags[i] |= AG_FIRST_A;
-            keep[a[i]] = 1;
-            if (a[i] >= first) adjoint[a[i]] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
-        }
-        if (b[i] != AG_NONE && !keep[b[i]]) {
-            flags[i] |= AG_FIRST_B;
-            keep[b[i]] = 1;
-            if (b[i] >= first) adjoint[b[i]] = nspare > 0 ? spare[--nspare] : (int32_t)rows++;
+        if (f->op[i] == AG_OP_LEAF || chain[i] == AG_FUSED) continue;
+        if (chain[i] >= 0) {
+            /* the unfused order: the terms from the last, the start's send
+             * (made by the lowest link) between the first two */
+            const int32_t o = chain[i];
+            const int32_t *t = terms + o;
+            uint8_t *tf = term_flags + o;
+            for (int32_t j = t[0] - 1; j >= 0; j--) {
+                if (j == 0 && t[1] != AG_MUL_START && first_add(t[1], first, keep, adjoint, spare, &nspare, &rows))
+                    tf[1] = AG_FIRST_A;
+                if (first_add(t[2 + 2 * j], first, keep, adjoint, spare, &nspare, &rows))
+                    tf[2 + 2 * j] = AG_FIRST_A;
+                if (first_add(t[3 + 2 * j], first, keep, adjoint, spare, &nspare, &rows))
+                    tf[3 + 2 * j] = AG_FIRST_A;
+            }
+        } else {
+            if (first_add(a[i], first, keep, adjoint, spare, &nspare, &rows)) flags[i] |= AG_FIRST_A;
+            if (b[i] != AG_NONE && first_add(b[i], first, keep, adjoint, spare, &nspare, &rows))
+                flags[i] |= AG_FIRST_B;
         }
         spare[nspare++] = adjoint[i];   /* read by this node's rule, never again */
     }
@@ -422,27 +600,67 @@ static AG_TILE_INLINE void send_rows(double *restrict dst, const double *restric
         for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += d[r];
 }
 
+/* send_product: a term's send into an input's adjoint rows dst: g[r] *
+ * v[r], stored as 0.0 + d at the first add, added after (send_rows). */
+static AG_TILE_INLINE void send_product(double *restrict dst, const double *restrict g,
+                                        const double *restrict v, int first_add)
+{
+    if (first_add)
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] = 0.0 + g[r] * v[r];
+    else
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += g[r] * v[r];
+}
+
+/* send_terms: a fused chain's sends for the rows of its end's adjoint gs,
+ * those of its unfused nodes in the unfused order (ag_flat_tile_plan).  The
+ * end's a and the end's term receive gs; every other node of the chain
+ * (inner link or term) then has the adjoint 0.0 + gs, its first and only
+ * add, and so does every partial sum below.  The start receives what the
+ * lowest link has: gs itself when that link is the end.  A term (a mul,
+ * value w * x) sends (0.0 + g) * x to its a, then (0.0 + g) * w to its b
+ * (one row when the term is x * x: the two sends still add in that order). */
+static AG_TILE_INLINE void send_terms(const int32_t *t, const uint8_t *tf, const int32_t *vrow,
+                                      const int32_t *arow, const double *value, double *adjoint,
+                                      const double *restrict gs, double *restrict g0)
+{
+    for (int r = 0; r < AG_TILE_ROWS; r++) g0[r] = 0.0 + gs[r];
+    for (int32_t j = t[0] - 1; j >= 0; j--) {
+        if (j == 0 && t[1] != AG_MUL_START)
+            send_rows(AG_TILE_AT(adjoint, arow[t[1]]), t[0] == 1 ? gs : g0, tf[1]);
+        const int32_t pa = t[2 + 2 * j], pb = t[3 + 2 * j];
+        send_product(AG_TILE_AT(adjoint, arow[pa]), g0, AG_TILE_AT(value, vrow[pb]), tf[2 + 2 * j]);
+        send_product(AG_TILE_AT(adjoint, arow[pb]), g0, AG_TILE_AT(value, vrow[pa]), tf[3 + 2 * j]);
+    }
+}
+
 /* ag_sweep_tile: ag_sweep for AG_TILE_ROWS rows at once.  value holds the
  * value tile of f's values, each position at its row of the plan (position
  * AG_NONE's row all 0.0); the adjoint tile (its contents of no matter)
  * receives d(root)/d(node i) * seed in each row, at the plan's rows: for the
  * leaves (and the root) when the sweep ends, for the other positions while
  * their rows are theirs.  f's own value and adjoint arrays are not read.
- * plan: ag_flat_tile_plan(f, first).  scratch has room for 2 * AG_TILE_ROWS
- * doubles.  No grads and no anomaly check: the batched run (tape.c) reads
- * the adjoints it needs from the tile.  Goes down to position `first`, as
- * ag_sweep.  Returns AG_OK. */
+ * plan: ag_flat_tile_plan(f, first), whose run list names the nodes
+ * to visit (a fused chain sends at its end: send_terms).  scratch has room for 2 * AG_TILE_ROWS doubles.  No grads
+ * and no anomaly check: the batched run (tape.c) reads the adjoints it
+ * needs from the tile.  Goes down to position `first`, as ag_sweep.
+ * Returns AG_OK. */
 AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,
                                  const double *value, double *adjoint, double *scratch)
 {
     const int64_t n = f->n;
-    const int32_t *a = f->a, *b = f->b, *vrow = plan->value, *arow = plan->adjoint;
+    const int32_t *a = f->a, *b = f->b, *vrow = plan->value, *arow = plan->adjoint, *chain = plan->chain;
     const uint8_t *op = f->op, *flags = plan->flags;
     const double *c = f->c;
     double *da = scratch, *db = scratch + AG_TILE_ROWS;
+    (void)first;    /* the plan's run list starts there */
     for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(adjoint, arow[n])[r] = seed;
-    for (int64_t i = n; i >= first; i--) {
-        if (op[i] == AG_OP_LEAF) continue;
+    for (int64_t k = plan->nrun - 1; k >= 0; k--) {
+        const int32_t i = plan->run[k];
+        if (chain[i] >= 0) {
+            send_terms(plan->terms + chain[i], plan->term_flags + chain[i], vrow, arow, value, adjoint,
+                       AG_TILE_AT(adjoint, arow[i]), da);
+            continue;
+        }
         local_grads_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
                          AG_TILE_AT(value, vrow[i]), AG_TILE_AT(adjoint, arow[i]), da, db);
         /* da first, then db, row by row as ag_sweep; when a == b the two

@@ -46,20 +46,41 @@ int ag_sweep(ag_flat *f, int64_t first, double seed, double *grad, ag_anomaly *a
  * (ag_flat_tile_plan).  A position's value needs a row of the value tile
  * only from the node that computes it to its last reader, and its adjoint
  * a row of the adjoint tile only from its first incoming add to the node's
- * own rule: rows are reused, so the tiles stay small and hot in cache. */
+ * own rule: rows are reused, so the tiles stay small and hot in cache.
+ *
+ * Fused chains: a neuron's sum b + w1*x1 + w2*x2 + ... records a mul and
+ * an add per term, whose values and adjoints nothing else reads.  The plan
+ * runs such a chain as one instruction at its last add (its end): forward,
+ * the same adds and products in the same order in each row; backward, the
+ * same sends in the same order as the unfused sweep (see
+ * ag_flat_tile_plan).  The chain's other nodes are AG_FUSED: no rows, no
+ * rule of their own. */
 typedef struct {
     int32_t *value;     /* by position: its row of the value tile */
     int32_t *adjoint;   /* by position: its row of the adjoint tile */
     uint8_t *flags;     /* by position: AG_FIRST_A, AG_FIRST_B */
+    int32_t *chain;     /* by position: AG_PLAIN, AG_FUSED, or a chain end's offset in terms */
+    int32_t *terms;     /* a chain at offset o: terms[o] = m, its mul terms; terms[o + 1]
+                           its start (AG_MUL_START: the first term is a mul); then the
+                           m terms' inputs a, b, in the order the adds take them */
+    uint8_t *term_flags;    /* at the offsets of terms: AG_FIRST_A at a send that is the
+                               first add into its adjoint (the start's at o + 1) */
     int64_t nvalue;     /* rows of the value tile */
     int64_t nadjoint;   /* rows of the adjoint tile */
+    int32_t *run;       /* the positions that run a rule or a chain, first to last */
+    int64_t nrun;
+    int64_t nchain;     /* chains fused */
 } ag_tile_plan;
 
 #define AG_FIRST_A 1    /* what the node sends to a is the first add into a's adjoint */
 #define AG_FIRST_B 2
 
+#define AG_PLAIN (-1)       /* chain[i]: node i runs its own rule */
+#define AG_FUSED (-2)       /* chain[i]: node i runs inside its chain's end */
+#define AG_MUL_START (-1)   /* a chain's start: none, the first term is a mul */
+
 /* Bytes ag_flat_tile_plan needs for the plan's arrays and its scratch. */
-#define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (4 * sizeof(int32_t) + 2))
+#define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (12 * sizeof(int32_t) + 4))
 
 void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block);
 int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,

@@ -20,7 +20,9 @@
  * after them, so no row takes its lock; several threads may run tiles (a
  * few ahead of the sums each), and the tiles that have run are added in
  * tile order by one thread at a time, so the sums are those of one
- * thread.
+ * thread.  Where the tiles keep each position's rows, and which chains of
+ * the graph run fused, is planned once, when the tape is recorded
+ * (ag_flat_tile_plan, ~50 bytes a node): the graph never changes after.
  * autograd/engine/python/tape.py is the twin of this file.
  */
 #include <assert.h>
@@ -35,7 +37,8 @@
 struct ag_tape {
     ag_flat f;          /* the graph, with values and adjoints of the current run */
     int64_t nleaf;      /* its leaves are at positions 1 .. nleaf */
-    void *block;        /* the one allocation holding f's arrays and `moved` */
+    ag_tile_plan plan;  /* the tiles of a batched run, and its fused chains (sweep.h) */
+    void *block;        /* the one allocation holding f's arrays and the plan's */
 };
 
 /* lay_out: src into t, leaves first.  moved (room for src->n + 1) receives
@@ -75,11 +78,15 @@ ag_tape *ag_tape_new(int32_t root, int *status)
         *status = AG_EBADID;
     } else if (ag_flat_order(ar, &f, root) < 0) {
         *status = AG_ENOMEM;
-    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * (AG_FLAT_BYTES + sizeof(int32_t)) + 3)) == NULL) {
+    } else if ((t->block = ag_alloc((size_t)(f.n + 1) * AG_FLAT_BYTES + 3 + AG_TILE_PLAN_BYTES(f.n))) == NULL) {
         *status = AG_ENOMEM;
     } else {
+        /* after f's arrays (+ 3 bytes: room to align), lay_out's `moved`,
+         * then, over it, the plan's arrays (AG_TILE_PLAN_BYTES(n) holds n + 1 int32s) */
         ag_flat_carve(&t->f, t->block, f.n + 1);
-        lay_out(t, &f, ag_align4(t->f.op + f.n + 1));   /* + 3 bytes above: room to align */
+        int32_t *after = ag_align4(t->f.op + f.n + 1);
+        lay_out(t, &f, after);
+        ag_flat_tile_plan(&t->f, t->nleaf + 1, &t->plan, after);
         for (int64_t i = 1; i <= f.n; i++) ar->refs[f.id[i]]++;
         *status = AG_OK;
     }
@@ -219,10 +226,79 @@ static AG_TILE_INLINE void forward_tile(int op, const double *restrict xs, const
     }
 }
 
+/* chain_tile: outs[r], the value of a fused chain's end in row r (terms:
+ * its entry in the plan's terms, sweep.h): the start, or the first term's
+ * product, then plus each next term's product, rounded at each step as the
+ * unfused adds and muls round.  With gcc or clang, 32 rows at a time keep
+ * their sums in vector registers over all the terms (8 of 4 doubles: the
+ * AVX2 clone's registers; a vector's + and * round each lane as the scalar
+ * ops do); gcc's own vectoriser spilled them on every term. */
+#if defined(__GNUC__)
+typedef double ag_rows4 __attribute__((vector_size(4 * sizeof(double))));
+#define AG_CHAIN_ROWS 32
+
+/* v = 4 rows at p: rows are 8-byte aligned only (a macro: a function
+ * returning a vector would change the ABI where AVX is off) */
+#define AG_LOAD4(v, p) memcpy(&(v), (p), sizeof(v))
+
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
+                                      double *restrict outs)
+{
+    const int32_t m = t[0];
+    for (int r0 = 0; r0 < AG_TILE_ROWS; r0 += AG_CHAIN_ROWS) {
+        ag_rows4 sum[AG_CHAIN_ROWS / 4], v, u;
+        int32_t j = 0;      /* the next term */
+        if (t[1] == AG_MUL_START) {
+            const double *w = AG_TILE_AT(value, vrow[t[2]]) + r0, *x = AG_TILE_AT(value, vrow[t[3]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, w + 4 * k);
+                AG_LOAD4(u, x + 4 * k);
+                sum[k] = v * u;
+            }
+            j = 1;
+        } else {
+            const double *s = AG_TILE_AT(value, vrow[t[1]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, s + 4 * k);
+                sum[k] = v;
+            }
+        }
+        for (; j < m; j++) {
+            const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]) + r0;
+            const double *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]) + r0;
+            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
+                AG_LOAD4(v, w + 4 * k);
+                AG_LOAD4(u, x + 4 * k);
+                sum[k] = sum[k] + v * u;
+            }
+        }
+        memcpy(outs + r0, sum, sizeof sum);
+    }
+}
+#else
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
+                                      double *restrict outs)
+{
+    int32_t j = 0;      /* the next term */
+    if (t[1] == AG_MUL_START) {
+        const double *w = AG_TILE_AT(value, vrow[t[2]]), *x = AG_TILE_AT(value, vrow[t[3]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = w[r] * x[r];
+        j = 1;
+    } else {
+        const double *s = AG_TILE_AT(value, vrow[t[1]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = s[r];
+    }
+    for (; j < t[0]; j++) {
+        const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]), *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) outs[r] = outs[r] + w[r] * x[r];
+    }
+}
+#endif
+
 /* run_tile: rows row0 .. row0 + rows - 1 (rows <= AG_TILE_ROWS) in w's
  * value tile and the adjoint tile `adjoint`: the columns into their leaves,
- * every other node's value as ag_tape_run computes it, the sweep, and the
- * root values and grads_of adjoints out.  A tile always computes all its
+ * every other node's value as ag_tape_run computes it (a fused chain's at
+ * its end), the sweep, and the root values and grads_of adjoints out.  A tile always computes all its
  * rows (past `rows`, on numbers of no matter, never read).  The shared
  * leaves' adjoints stay in `adjoint` for add_tile. */
 AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, int64_t rows)
@@ -231,15 +307,21 @@ AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, in
     const ag_flat *f = &job->t->f;
     const int64_t n = f->n, nleaf = job->t->nleaf;
     const int32_t *a = f->a, *b = f->b, *vrow = job->plan->value, *arow = job->plan->adjoint;
+    const int32_t *chain = job->plan->chain;
     const uint8_t *op = f->op;
     const double *c = f->c;
     double *value = w->value;
     const size_t bytes = (size_t)rows * sizeof(double);
     for (int64_t j = 0; j < job->ncol; j++)
         memcpy(AG_TILE_AT(value, vrow[job->col_pos[j]]), job->col[j] + row0, bytes);
-    for (int64_t i = nleaf + 1; i <= n; i++)
-        forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
-                     AG_TILE_AT(value, vrow[i]));
+    for (int64_t k = 0; k < job->plan->nrun; k++) {
+        const int32_t i = job->plan->run[k];
+        if (chain[i] == AG_PLAIN)
+            forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
+                         AG_TILE_AT(value, vrow[i]));
+        else
+            chain_tile(job->plan->terms + chain[i], vrow, value, AG_TILE_AT(value, vrow[i]));
+    }
     (void)ag_sweep_tile(f, nleaf + 1, job->plan, job->seed, value, adjoint, w->scratch);
     memcpy(job->values_out + row0, AG_TILE_AT(value, vrow[n]), bytes);
     for (int64_t j = 0; j < job->ngrad; j++)
@@ -272,6 +354,21 @@ AG_TILE_CLONES static void add_tile(const batch *job, const double *adjoint, int
         const double *row = AG_TILE_AT(adjoint, job->plan->adjoint[pos[s]]);
         for (int64_t r = 0; r < rows; r++) sum += row[r];
         acc[s] = sum;
+    }
+}
+
+/* fill_leaves: in w's value tile, the row of position AG_NONE (0.0) and
+ * of every leaf (its value from the arena), the same in every row of the
+ * tile; run_tile then writes the columns' leaves over theirs. */
+AG_TILE_CLONES static void fill_leaves(worker *w)
+{
+    const batch *job = w->job;
+    const int32_t *vrow = job->plan->value;
+    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
+    for (int64_t p = 1; p <= job->t->nleaf; p++) {
+        const double v = job->leaf_value[p];
+        double *restrict row = AG_TILE_AT(w->value, vrow[p]);
+        for (int r = 0; r < AG_TILE_ROWS; r++) row[r] = v;
     }
 }
 
@@ -313,12 +410,8 @@ static void *run_tiles(void *arg)
 {
     worker *w = arg;
     batch *job = w->job;
-    const int64_t nleaf = job->t->nleaf;
-    const int32_t *vrow = job->plan->value;
     const size_t adjoint_doubles = (size_t)job->plan->nadjoint * AG_TILE_ROWS;
-    for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
-    for (int64_t p = 1; p <= nleaf; p++)
-        for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[p])[r] = job->leaf_value[p];
+    fill_leaves(w);
     pthread_mutex_lock(&job->lock);
     for (;;) {
         while (w->ran - w->added == AG_TILES_AHEAD) pthread_cond_wait(&job->turn, &job->lock);
@@ -365,7 +458,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
 {
     ag_arena *ar = &ag_global_arena;
     const ag_flat *f = &t->f;
-    const int64_t n = f->n, nleaf = t->nleaf;
+    const int64_t nleaf = t->nleaf;
     if (nrows < 0 || ncol < 0 || ngrad < 0) return AG_EBADID;
     int64_t ntiles = (nrows + AG_TILE_ROWS - 1) / AG_TILE_ROWS;
     int64_t nthreads = threads < 1 ? 1 : threads;
@@ -376,28 +469,24 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     memset(&job, 0, sizeof job);
     /* one block: the shared leaves' sums, the leaves' values, the tiles
      * run and not added, the workers and their threads, positions and roles
-     * by leaf, the tile plan */
+     * by leaf; the tile plan is the tape's (ag_tape_new) */
+    const ag_tile_plan *tp = &t->plan;
     size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
-    size_t plan_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
+    size_t block_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
                         + (size_t)ntiles * (sizeof(double *) + sizeof(worker *))
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
-                        + ints * sizeof(int32_t) + AG_TILE_PLAN_BYTES(n);
-    ag_tile_plan tp;
-    size_t tile_doubles = 0;
+                        + ints * sizeof(int32_t);
+    size_t tile_doubles = (size_t)(tp->nvalue + AG_TILES_AHEAD * tp->nadjoint + 2) * AG_TILE_ROWS;
     double *tiles = NULL;
     ag_lock();
-    char *plan = ag_alloc(plan_bytes);
-    if (plan != NULL) {
-        ag_flat_tile_plan(f, nleaf + 1, &tp, plan + plan_bytes - AG_TILE_PLAN_BYTES(n));
-        tile_doubles = (size_t)(tp.nvalue + AG_TILES_AHEAD * tp.nadjoint + 2) * AG_TILE_ROWS;
-        tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
-    }
+    char *block = ag_alloc(block_bytes);
+    if (block != NULL) tiles = ag_alloc(tile_doubles * (size_t)nthreads * sizeof(double));
     if (tiles == NULL) {
         ag_unlock();
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
-    double *acc = (double *)plan;                   /* by shared leaf */
+    double *acc = (double *)block;                   /* by shared leaf */
     double *leaf_value = acc + nleaf;               /* by position 0 .. nleaf */
     double **done = (double **)(leaf_value + nleaf + 1);
     worker **owner = (worker **)(done + ntiles);
@@ -430,14 +519,14 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     ag_unlock();
     if (status != AG_OK || nrows == 0) {
         free(tiles);
-        free(plan);
+        free(block);
         return status;
     }
 
     job.t = t;
     job.nrows = nrows;
     job.ntiles = ntiles;
-    job.plan = &tp;
+    job.plan = tp;
     job.seed = seed;
     job.ncol = ncol;
     job.col_pos = col_pos;
@@ -455,20 +544,20 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     for (int64_t k = 0; k < ntiles; k++) done[k] = NULL;
     if (pthread_mutex_init(&job.lock, NULL) != 0) {
         free(tiles);
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
     if (pthread_cond_init(&job.turn, NULL) != 0) {
         pthread_mutex_destroy(&job.lock);
         free(tiles);
-        free(plan);
+        free(block);
         return AG_ENOMEM;
     }
     for (int64_t k = 0; k < nthreads; k++) {
         w[k].job = &job;
         w[k].value = tiles + (size_t)k * tile_doubles;
-        w[k].adjoint = w[k].value + (size_t)tp.nvalue * AG_TILE_ROWS;
-        w[k].scratch = w[k].adjoint + (size_t)AG_TILES_AHEAD * tp.nadjoint * AG_TILE_ROWS;
+        w[k].adjoint = w[k].value + (size_t)tp->nvalue * AG_TILE_ROWS;
+        w[k].scratch = w[k].adjoint + (size_t)AG_TILES_AHEAD * tp->nadjoint * AG_TILE_ROWS;
         w[k].ran = w[k].added = 0;
     }
     int64_t started = 1;    /* worker 0 is this thread */
@@ -486,6 +575,6 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         ag_unlock();
     }
     free(tiles);
-    free(plan);
+    free(block);
     return AG_OK;
 }

@@ -330,3 +330,127 @@ def test_an_exception_mid_batch_on_threads_surfaces_and_changes_nothing(backend:
         tape.run_batch({x: rows}, threads=1)
     assert bits(got) == bits(w.grad)
     assert ag.check() == 0
+
+
+# ---- fused chains: a neuron's sum b + w1*x1 + w2*x2 + ... runs as one
+# instruction of the tile plan (csrc/sweep.c's find_chains); these graphs
+# have such chains in every shape the plan fuses or must refuse, and rows
+# with the edges of float, subnormals included.
+CHAIN_SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324, -1e-310, 2.2250738585072014e-308,
+                 1e300, -1e300]
+
+
+def chain_rows(seed: int, n: int, k: int) -> list[list[float]]:
+    rng = random.Random(seed)
+    return [[rng.choice(CHAIN_SPECIAL) if rng.random() < 0.2 else rng.uniform(-2.0, 2.0)
+             for _ in range(k)] for _ in range(n)]
+
+
+def neurons(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+    """W5's shape: layers of neurons sum(w*x, b) (chains of 1, 2 and 6
+    terms), relu between them; one neuron starts with a product
+    (w0*x0 + w1*x1), one sums its terms onto 0 (sum's own start)."""
+    it = iter(ps)
+    one = sum((next(it) * x for x in xs[:1]), next(it))          # 1 term
+    two = sum((next(it) * x for x in xs[:2]), next(it))          # 2 terms
+    many = sum((next(it) * x for x in xs), next(it))             # 6 terms
+    first = next(it) * xs[0] + next(it) * xs[1] + next(it) * xs[2]     # mul start
+    plain = sum(next(it) * x for x in xs[3:])                    # 0 + w*x + ...
+    hidden = [one.relu(), two.relu(), many.relu(), first.relu(), plain.relu()]
+    return sum((next(it) * h for h in hidden), next(it))
+
+
+NEURON_PARAMS = 2 + 3 + 7 + 3 + 3 + 6
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_fused_neurons_equal_the_loop(backend: str, threads: int) -> None:
+    rng = random.Random(11)
+    params = [rng.uniform(-1.5, 1.5) for _ in range(NEURON_PARAMS)]
+    params[3] = -0.0            # a weight of -0.0: products of -0.0 and the adds they meet
+    rows = chain_rows(11, 64 * 4 * threads + 17, 6)
+    check(neurons, 6, params, rows, 0.5, threads)
+
+
+def shared_partial_sum(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+    """A chain's partial sum read elsewhere too: the chain stops there."""
+    part = ps[0] + ps[1] * xs[0] + ps[2] * xs[1]
+    whole = part + ps[3] * xs[2] + ps[4] * xs[3]
+    return whole * part + (part * ps[1]).tanh()
+
+
+def shared_weight(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+    """One weight in several chains, and as both inputs of a term (w * w)."""
+    w = ps[0]
+    c1 = ps[1] + w * xs[0] + ps[2] * xs[1]
+    c2 = ps[3] + w * xs[1] + w * xs[2] + w * w
+    c3 = c1.relu() * w + c2 * ps[2] + xs[3] * xs[3]
+    return c3 + w * c1
+
+
+def weight_inside(xs: list[ag.Value], ps: list[ag.Value]) -> ag.Value:
+    """A chain whose term's input is computed from the chain's own weight:
+    between the chain's first node and its end, another node sends into w's
+    adjoint, and so does the root.  Fused, the chain would add its share
+    into w before that node's: the plan must leave it unfused."""
+    w = ps[0]
+    inner = (w * xs[1]).tanh()
+    chain = ps[1] + w * xs[0] + ps[2] * inner
+    return chain * w
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("build", [shared_partial_sum, shared_weight, weight_inside])
+def test_chains_with_shared_nodes_equal_the_loop(backend: str, build, threads: int) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(build.__name__)
+    params = [rng.uniform(-1.5, 1.5) for _ in range(5)]
+    rows = chain_rows(len(build.__name__), 64 * 4 * threads + 17, 4)
+    check(build, 4, params, rows, -1.5, threads)
+
+
+def python_plan(build, n_inputs: int, n_params: int):  # type: ignore[no-untyped-def]
+    """The Python twin's tile plan (C's, by construction) of build's tape,
+    with the tape's number of nodes and of leaves."""
+    from autograd.engine.python.sweep import tile_plan
+
+    g = Graph(build, n_inputs, [0.5] * n_params)
+    t = g.tape._tape
+    plan = tile_plan(t.f, t.nleaf + 1)
+    n, nleaf = t.f.n, t.nleaf
+    g.tape.close()
+    return plan, n, nleaf
+
+
+def test_chains_are_fused() -> None:
+    """W5-like chains are fused: the plan runs far fewer instructions than
+    the tape has nodes, so batched replay cannot quietly lose its fast path;
+    a chain that cannot be fused exactly is left alone."""
+    from autograd.cli.bench import engines
+    from autograd.engine.python.sweep import FUSED, PLAIN
+
+    saved = ag.get_backend()
+    ag.set_backend("python")
+    try:
+        plan, n, nleaf = python_plan(neurons, 6, NEURON_PARAMS)
+        runs = sum(1 for i in range(nleaf + 1, n + 1) if plan.chain[i] != FUSED)
+        plain = sum(1 for i in range(nleaf + 1, n + 1) if plan.chain[i] == PLAIN)
+        # 6 chains (the hidden layer's sum too); plain: the 5 relus, and the
+        # 0 + w*x that sum() starts with when given no start (a mul read by
+        # an addc, which then starts a chain): 13 instructions for 44 nodes
+        assert plan.nchain == 6 and plain == 7 and runs == 13 and n - nleaf == 44
+
+        plan, n, nleaf = python_plan(shared_partial_sum, 4, 5)
+        assert plan.nchain == 2         # part, and whole from part on
+
+        plan, n, nleaf = python_plan(weight_inside, 4, 5)
+        assert plan.nchain == 0
+
+        tape = engines.w5_tape("python", 4)[0]
+        n, nleaf = tape._tape.f.n, tape._tape.nleaf
+        from autograd.engine.python.sweep import tile_plan
+        plan = tile_plan(tape._tape.f, nleaf + 1)
+        runs = sum(1 for i in range(nleaf + 1, n + 1) if plan.chain[i] != FUSED)
+        assert plan.nchain == 33 and runs == 69     # 16 + 16 neurons and the score; 36 plain
+        tape.close()
+    finally:
+        ag.set_backend(saved)

@@ -242,29 +242,142 @@ def rule_reads(op: int) -> int:
             | (READS_OUT if "out" in names else 0))
 
 
+ADD, MUL = ops.BY_NAME["add"].code, ops.BY_NAME["mul"].code
+# tile_plan's chain, by position: a node that runs its own rule, one that
+# runs inside its chain's end; a chain's start when its first term is a mul
+PLAIN, FUSED = -1, -2
+MUL_START = -1
+# how many steps per node tile_plan may spend checking that chains can be
+# fused (C's AG_FUSE_CHECKS)
+FUSE_CHECKS = 4
+
+
 class TilePlan:
     """Where a tile keeps each position's rows, and how the sweep sends to
-    them: csrc/sweep.h's ag_tile_plan."""
+    them: csrc/sweep.h's ag_tile_plan, with its fused chains."""
 
-    __slots__ = ("value", "adjoint", "flags", "nvalue", "nadjoint")
+    __slots__ = ("value", "adjoint", "flags", "chain", "terms", "term_flags", "run", "nvalue",
+                 "nadjoint", "nchain")
     value: list[int]        # by position: its row of the value tile
     adjoint: list[int]      # by position: its row of the adjoint tile
     flags: list[int]        # by position: FIRST_A, FIRST_B
+    chain: list[int]        # by position: PLAIN, FUSED, or a chain end's offset in terms
+    terms: list[int]        # a chain at offset o: [m, start, a1, b1, ..., am, bm]
+    term_flags: list[int]   # at the offsets of terms: FIRST_A at a first add
+    run: list[int]          # the positions that run a rule or a chain, first to last
     nvalue: int
     nadjoint: int
+    nchain: int             # chains fused
+
+
+def find_chains(f: Flat, first: int, plan: TilePlan) -> list[int]:
+    """Fill plan.chain, plan.terms and plan.nchain with the chains of f that
+    are fused (csrc/sweep.c's find_chains, which says what a chain is and
+    why fusing one gives the unfused bits); returns owner, by position: a
+    fused node's chain end."""
+    n, a, b, op = f.n, f.a, f.b, f.op
+    readers = [0] * (n + 1)
+    reader = [NONE] * (n + 1)
+    owner = [NONE] * (n + 1)
+    target = [NONE] * (n + 1)
+    chain = [PLAIN] * (n + 1)
+    terms: list[int] = []
+    for i in range(first, n + 1):
+        if op[i] == LEAF:
+            continue
+        readers[a[i]] += 1
+        reader[a[i]] = i
+        if b[i] != NONE:
+            readers[b[i]] += 1
+            reader[b[i]] = i
+
+    def is_term(p: int) -> bool:        # a mul of the sweep with one reader
+        return p >= first and op[p] == MUL and readers[p] == 1
+
+    def is_link(i: int) -> bool:        # an add of the sweep whose b is a term
+        return i >= first and op[i] == ADD and is_term(b[i])
+
+    def is_inner(i: int) -> bool:       # a partial sum inside a longer chain
+        return (is_link(i) and readers[i] == 1 and is_link(reader[i]) and a[reader[i]] == i
+                and i < b[reader[i]])
+
+    budget = FUSE_CHECKS * (n + 1)
+    nchain = 0
+    for e in range(first, n + 1):
+        if not is_link(e) or is_inner(e):
+            continue
+        k, m = e, 1
+        ordered = a[k] < b[k]
+        while is_inner(a[k]):
+            k = a[k]
+            m += 1
+            ordered = ordered and a[k] < b[k]
+        start = a[k]
+        mul_start = is_term(start)
+        lo = start if mul_start else b[k]
+        m += mul_start
+        if not ordered or budget < e - lo:
+            continue
+        budget -= e - lo
+        t = [0] * (2 + 2 * m)
+        t[0] = m
+        t[1] = MUL_START if mul_start else start
+        if not mul_start:
+            target[start] = e
+        j = m
+        k = e
+        while True:
+            owner[k] = owner[b[k]] = e
+            j -= 1
+            t[2 + 2 * j] = a[b[k]]
+            t[3 + 2 * j] = b[b[k]]
+            if a[k] == start:
+                break
+            k = a[k]
+        if mul_start:
+            owner[start] = e
+            t[2], t[3] = a[start], b[start]
+        for j in range(m):
+            target[t[2 + 2 * j]] = target[t[3 + 2 * j]] = e
+        clear = True
+        for p in range(lo + 1, e):
+            if owner[p] != e and op[p] != LEAF:
+                clear = target[a[p]] != e and (b[p] == NONE or target[b[p]] != e)
+                if not clear:
+                    break
+        if not clear:
+            continue
+        k = e
+        while True:
+            chain[k] = chain[b[k]] = FUSED
+            if a[k] == start:
+                break
+            k = a[k]
+        if mul_start:
+            chain[start] = FUSED
+        chain[e] = len(terms)
+        terms.extend(t)
+        nchain += 1
+    plan.chain, plan.terms, plan.nchain = chain, terms, nchain
+    return owner
 
 
 def tile_plan(f: Flat, first: int) -> TilePlan:
     """The rows of f's tiles for a sweep down to ``first`` (the positions
-    below it are leaves, with rows of their own): a node's value has a row
-    from the node to its last reader in the forward pass, unless a backward
-    rule reads it (or it is the root's): then to the end; a position's
-    adjoint has a row from its first incoming add to the node's own rule
-    (the leaves' and the root's: to the end).  flags[i]: FIRST_A when what
-    node i sends its input a is the first add into a's adjoint, FIRST_B the
-    same for b; sweep_tile stores 0.0 + d there (the bits the add into 0.0
-    gives), so a reused row needs no zeroing."""
+    below it are leaves, with rows of their own), and its fused chains
+    (find_chains): a node's value has a row from the node to its last reader
+    in the forward pass (a chain's nodes read at its end; only the end has a
+    row), unless a backward rule reads it (or it is the root's): then to
+    the end; a position's adjoint has a row from its first incoming add to
+    the node's own rule (the leaves' and the root's: to the end).
+    flags[i]: FIRST_A when what node i sends its input a is the first add
+    into a's adjoint, FIRST_B the same for b; term_flags the same for a
+    chain's sends; sweep_tile stores 0.0 + d there (the bits the add into
+    0.0 gives), so a reused row needs no zeroing."""
     n, a, b, op = f.n, f.a, f.b, f.op
+    plan = TilePlan()
+    owner = find_chains(f, first, plan)
+    chain, terms = plan.chain, plan.terms
     reads = [rule_reads(code) for code in range(ops.COUNT)]
     keep = [p < first or p == n for p in range(n + 1)]
     last = list(range(n + 1))
@@ -272,10 +385,12 @@ def tile_plan(f: Flat, first: int) -> TilePlan:
         if op[i] == LEAF:
             continue
         r = reads[op[i]]
+        at = owner[i] if chain[i] == FUSED else i      # where node i runs
         keep[i] = keep[i] or bool(r & READS_OUT)
         keep[a[i]] = keep[a[i]] or bool(r & READS_X)
         keep[b[i]] = keep[b[i]] or bool(r & READS_Y)
-        last[a[i]] = last[b[i]] = i
+        last[a[i]] = max(last[a[i]], at)
+        last[b[i]] = max(last[b[i]], at)
     value = [0] * (n + 1)
     adjoint = [0] * (n + 1)
     for p in range(min(first, n + 1)):
@@ -283,46 +398,73 @@ def tile_plan(f: Flat, first: int) -> TilePlan:
     spare: list[int] = []
     rows = first
     for i in range(first, n + 1):
+        if chain[i] == FUSED:
+            value[i] = adjoint[i] = NONE        # never read
+            continue
         if spare:
             value[i] = spare.pop()
         else:
             value[i] = rows
             rows += 1
+        if chain[i] >= 0:
+            o = chain[i]
+            for j in range(o + (2 if terms[o + 1] == MUL_START else 1), o + 2 + 2 * terms[o]):
+                p = terms[j]
+                if p >= first and not keep[p] and last[p] == i:
+                    spare.append(value[p])
+                    last[p] = -1        # freed: a second use in the chain frees nothing
+            continue
         if a[i] >= first and not keep[a[i]] and last[a[i]] == i:
             spare.append(value[a[i]])
         if b[i] >= first and b[i] != a[i] and not keep[b[i]] and last[b[i]] == i:
             spare.append(value[b[i]])
-    plan = TilePlan()
     plan.nvalue = rows
+    plan.run = [i for i in range(first, n + 1) if op[i] != LEAF and chain[i] != FUSED]
     flags = [0] * (n + 1)
+    term_flags = [0] * len(terms)
     seen = [False] * (n + 1)
     spare = []
     rows = first
 
-    def new_row() -> int:
+    def first_add(p: int) -> bool:
+        """Whether a send into p is the first add into its adjoint; a
+        position of the sweep then gets its adjoint row."""
         nonlocal rows
-        if spare:
-            return spare.pop()
-        rows += 1
-        return rows - 1
+        if seen[p]:
+            return False
+        seen[p] = True
+        if p >= first:
+            if spare:
+                adjoint[p] = spare.pop()
+            else:
+                adjoint[p] = rows
+                rows += 1
+        return True
     if n >= first:
-        adjoint[n] = new_row()
+        adjoint[n] = rows
+        rows += 1
     for i in range(n, first - 1, -1):
-        if op[i] == LEAF:
+        if op[i] == LEAF or chain[i] == FUSED:
             continue
-        if not seen[a[i]]:
-            flags[i] |= FIRST_A
-            seen[a[i]] = True
-            if a[i] >= first:
-                adjoint[a[i]] = new_row()
-        if b[i] != NONE and not seen[b[i]]:
-            flags[i] |= FIRST_B
-            seen[b[i]] = True
-            if b[i] >= first:
-                adjoint[b[i]] = new_row()
+        if chain[i] >= 0:
+            # the unfused order: the terms from the last, the start's send
+            # (made by the lowest link) between the first two
+            o = chain[i]
+            for j in range(terms[o] - 1, -1, -1):
+                if j == 0 and terms[o + 1] != MUL_START and first_add(terms[o + 1]):
+                    term_flags[o + 1] = FIRST_A
+                if first_add(terms[o + 2 + 2 * j]):
+                    term_flags[o + 2 + 2 * j] = FIRST_A
+                if first_add(terms[o + 3 + 2 * j]):
+                    term_flags[o + 3 + 2 * j] = FIRST_A
+        else:
+            if first_add(a[i]):
+                flags[i] |= FIRST_A
+            if b[i] != NONE and first_add(b[i]):
+                flags[i] |= FIRST_B
         spare.append(adjoint[i])        # read by this node's rule, never again
     plan.nadjoint = rows
-    plan.value, plan.adjoint, plan.flags = value, adjoint, flags
+    plan.value, plan.adjoint, plan.flags, plan.term_flags = value, adjoint, flags, term_flags
     return plan
 
 
@@ -347,6 +489,29 @@ def send_rows(dst: list[float], at: int, d: list[float], first_add: int) -> None
             dst[at + r] += d[r]
 
 
+def send_terms(t: list[int], o: int, tf: list[int], vrow: list[int], arow: list[int], value: list[float],
+               adjoint: list[float], gs: int, g0: list[float]) -> None:
+    """A fused chain's sends for the rows of its end's adjoint (at
+    adjoint[gs]), those of its unfused nodes in the unfused order: the end's
+    a and term receive g, every other node of the chain then has 0.0 + g;
+    the start receives what the lowest link has (g when it is the end); a
+    term w * x sends (0.0 + g) * x to its a, then (0.0 + g) * w to its b.
+    t[o:]: the chain's entry in the plan's terms (C's send_terms)."""
+    for r in range(TILE_ROWS):
+        g0[r] = 0.0 + adjoint[gs + r]
+    m, start = t[o], t[o + 1]
+    for j in range(m - 1, -1, -1):
+        if j == 0 and start != MUL_START:
+            d = [adjoint[gs + r] for r in range(TILE_ROWS)] if m == 1 else g0
+            send_rows(adjoint, tile_at(arow[start]), d, tf[o + 1])
+        pa, pb = t[o + 2 + 2 * j], t[o + 3 + 2 * j]
+        xs, ws = tile_at(vrow[pb]), tile_at(vrow[pa])
+        send_rows(adjoint, tile_at(arow[pa]), [g0[r] * value[xs + r] for r in range(TILE_ROWS)],
+                  tf[o + 2 + 2 * j])
+        send_rows(adjoint, tile_at(arow[pb]), [g0[r] * value[ws + r] for r in range(TILE_ROWS)],
+                  tf[o + 3 + 2 * j])
+
+
 def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[float],
                adjoint: list[float], scratch: tuple[list[float], list[float]]) -> int:
     """sweep for TILE_ROWS rows at once: the same nodes in the same order,
@@ -354,18 +519,21 @@ def sweep_tile(f: Flat, first: int, plan: TilePlan, seed: float, value: list[flo
     adjoints are those sweep computes for it.  value holds the value tile
     (each position at its row of the plan; position NONE's row all 0.0);
     the adjoint tile (its contents of no matter) receives d(root)/d(node i) *
-    seed in each row at the plan's rows.  plan: tile_plan(f, first);
-    scratch: two lists of TILE_ROWS floats.  No grads, no anomaly check;
-    down to position ``first``.  Returns OK."""
+    seed in each row at the plan's rows.  plan: tile_plan(f, first), whose
+    run list names the nodes to visit (a fused chain sends at its end:
+    send_terms); scratch: two lists of TILE_ROWS floats.  No grads, no
+    anomaly check; down to position ``first``.  Returns OK."""
     n = f.n
     a, b, op, c = f.a, f.b, f.op, f.c
-    vrow, arow, flags = plan.value, plan.adjoint, plan.flags
+    vrow, arow, flags, chain = plan.value, plan.adjoint, plan.flags, plan.chain
     da, db = scratch
     at = tile_at(arow[n])
     for r in range(TILE_ROWS):
         adjoint[at + r] = seed
-    for i in range(n, first - 1, -1):
-        if op[i] == LEAF:
+    for i in reversed(plan.run):
+        if chain[i] >= 0:
+            send_terms(plan.terms, chain[i], plan.term_flags, vrow, arow, value, adjoint,
+                       tile_at(arow[i]), da)
             continue
         local_grads_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i],
                          tile_at(vrow[i]), adjoint, tile_at(arow[i]), da, db)

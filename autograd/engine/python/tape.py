@@ -10,7 +10,8 @@ of rows: each node's rule applied to a whole tile row before the next node
 (sweep_tile), the shared leaves' adjoints added into their grads tile after
 tile, row by row in row order; the arena is read once before the rows and
 written once after them.  Threads take tiles as C's do, and the tiles that
-have run are added in tile order by one thread at a time.
+have run are added in tile order by one thread at a time.  The tile plan
+(rows, fused chains) is made once, when the tape is recorded.
 """
 
 from __future__ import annotations
@@ -22,15 +23,30 @@ from typing import Any
 from ... import errors
 from .arena import LEAF, ar, injected_failure, is_live, release
 from .rules import FORWARD
-from .sweep import NONE, TILE_ROWS, Flat, TilePlan, flat_order, sweep, sweep_tile, tile_at, tile_plan
+from .sweep import (
+    MUL_START,
+    NONE,
+    PLAIN,
+    TILE_ROWS,
+    Flat,
+    TilePlan,
+    flat_order,
+    sweep,
+    sweep_tile,
+    tile_at,
+    tile_plan,
+)
 
 
 class Tape:
-    __slots__ = ("f", "nleaf")
+    __slots__ = ("f", "nleaf", "plan")
 
     def __init__(self, f: Flat, nleaf: int) -> None:
         self.f: Flat | None = f
         self.nleaf = nleaf
+        # the tiles of a batched run and its fused chains, planned once: the
+        # graph never changes after recording
+        self.plan = tile_plan(f, nleaf + 1)
 
     def __del__(self) -> None:
         # a tape dropped without Tape.close lets its graph go, as ffi.gc does in C
@@ -183,12 +199,34 @@ def forward_tile(op: int, value: list[float], xs: int, ys: int, c: float, outs: 
         value[outs + r] = fwd(value[xs + r], value[ys + r], c)  # type: ignore[misc]
 
 
+def chain_tile(t: list[int], o: int, vrow: list[int], value: list[float], outs: int) -> None:
+    """value[outs + r], the value of a fused chain's end in row r (t[o:]:
+    its entry in the plan's terms): the start, or the first term's product,
+    then plus each next term's product, rounded at each step as the unfused
+    adds and muls round (C's chain_tile)."""
+    m, start = t[o], t[o + 1]
+    first = 0       # the first term to add
+    if start == MUL_START:
+        ws, xs = tile_at(vrow[t[o + 2]]), tile_at(vrow[t[o + 3]])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[ws + r] * value[xs + r]
+        first = 1
+    else:
+        s = tile_at(vrow[start])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[s + r]
+    for j in range(first, m):
+        ws, xs = tile_at(vrow[t[o + 2 + 2 * j]]), tile_at(vrow[t[o + 3 + 2 * j]])
+        for r in range(TILE_ROWS):
+            value[outs + r] = value[outs + r] + value[ws + r] * value[xs + r]
+
+
 def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
     """Rows row0 .. row0 + rows - 1 (rows <= TILE_ROWS) in w's value tile
     and the adjoint tile ``adjoint``: the columns into their leaves, every
-    other value as tape_run computes it, the sweep, the root values and
-    grads_of adjoints out.  A tile computes all its rows (past ``rows`` on
-    numbers never read)."""
+    other value as tape_run computes it (a fused chain's at its end), the
+    sweep, the root values and grads_of adjoints out.  A tile computes all
+    its rows (past ``rows`` on numbers never read)."""
     job = w.job
     f = job.t.f
     assert f is not None
@@ -200,8 +238,12 @@ def run_tile(w: Worker, adjoint: list[float], row0: int, rows: int) -> None:
         at = tile_at(vrow[pos])
         for r in range(rows):
             value[at + r] = col[row0 + r]
-    for i in range(nleaf + 1, n + 1):
-        forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
+    chain = job.plan.chain
+    for i in job.plan.run:
+        if chain[i] == PLAIN:
+            forward_tile(op[i], value, tile_at(vrow[a[i]]), tile_at(vrow[b[i]]), c[i], tile_at(vrow[i]))
+        else:
+            chain_tile(job.plan.terms, chain[i], vrow, value, tile_at(vrow[i]))
     sweep_tile(f, nleaf + 1, job.plan, job.seed, value, adjoint, w.scratch)
     at = tile_at(vrow[n])
     for r in range(rows):
@@ -323,9 +365,9 @@ def tape_run_batch(t: Tape, nrows: int, col_ids: list[int], cols: list[Any], see
     if nthreads > (ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD:
         nthreads = max((ntiles + TILES_PER_THREAD - 1) // TILES_PER_THREAD, 1)
     with ar.lock:
-        if injected_failure():          # C's plan
+        if injected_failure():          # C's block of sums and positions
             return errors.ENOMEM
-        plan = tile_plan(f, nleaf + 1)
+        plan = t.plan
         if injected_failure():          # C's tiles
             return errors.ENOMEM
         is_col = [False] * (nleaf + 1)
