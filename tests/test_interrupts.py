@@ -124,3 +124,46 @@ def test_collect_reclaims_nodes_no_value_holds(backend):
     del x, y
     assert ag.stats()["live_nodes"] == base
     assert ag.collect(backend) == 0
+
+
+WEAK_MAP_CHILD = """
+import signal, sys, time, weakref
+import autograd as ag
+from autograd import modes
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+ag.set_backend(sys.argv[1])
+remove_code = weakref.WeakValueDictionary.__init__.__code__.co_consts
+remove_code = next(c for c in remove_code if getattr(c, "co_name", "") == "remove")
+
+def raise_in_remove(frame, event, arg):
+    # an interrupt at the callback's first instruction, as a SIGINT that
+    # arrives while the Value is being freed
+    if event == "call" and frame.f_code is remove_code:
+        raise KeyboardInterrupt
+    return None
+
+caught = 0
+try:
+    with modes.noting_operands() as seen:
+        v = ag.Value(1.0)
+        seen[(0, 0)] = v
+        sys.settrace(raise_in_remove)
+        del v                       # the map's callback runs, and drops the interrupt
+        sys.settrace(None)
+        for _ in range(500):        # the interrupt handed back lands here
+            time.sleep(0.01)        # (short sleeps: interrupt_main sends no real signal)
+except KeyboardInterrupt:
+    caught += 1
+print("caught", caught)
+"""
+
+
+def test_an_interrupt_in_the_operand_maps_callback_is_handed_back(backend):
+    """tests/test_stress_mix.py on 3.13: "Exception ignored in: <function
+    WeakValueDictionary.__init__.<locals>.remove>: KeyboardInterrupt" (3 of
+    10 runs under load): a SIGINT landed in the callback of modes'
+    operand map, which Python drops, and the interrupt was lost."""
+    proc = run_child(WEAK_MAP_CHILD, backend, timeout=60)
+    assert assert_ok(proc).strip() == "caught 1"
+    assert "Exception ignored" not in proc.stderr, proc.stderr[-2000:]
