@@ -189,6 +189,7 @@ def test_an_interrupt_before_any_delivery_point_leaves_everything_working(which)
                     "safety needs 3.11+ (docs/reliability.md)")
     proc = run_child(CHILD, which, timeout=300)
     out = json.loads(assert_ok(proc).splitlines()[-1])
+    print(out)      # the measurements (docs/reliability.md): pytest -s shows them
     assert out["broken_delivery"] == [], out["broken_delivery"]
     assert out["capacity"] == 1024          # the arena still shrinks
     # the harness reached what it is about: flush (and, on Python, shrink's loops)
