@@ -35,6 +35,9 @@ anomaly: Any = None             # anomaly mode's checker while it is on (anomaly
 read_watches = 0                # recordings watching reads
 reads = 0                       # value reads seen while read_watches > 0
 operands_seen: Any = None       # while noting_operands: (id(engine), node) -> Value, weakly
+# callbacks of autograd's own weak maps: a KeyboardInterrupt that lands in
+# one is dropped by Python, and value.py's unraisablehook gives it back
+own_callbacks: weakref.WeakSet[Any] = weakref.WeakSet()
 _noting = 0                     # noting_operands blocks open
 
 
@@ -144,6 +147,11 @@ def noting_operands() -> Iterator[weakref.WeakValueDictionary[tuple[int, int], A
         _noting += 1
         if operands_seen is None:
             operands_seen = weakref.WeakValueDictionary()
+            # the function each of its weak references calls when a Value
+            # dies (CPython's weakref.py keeps it as _remove)
+            remove = getattr(operands_seen, "_remove", None)
+            if remove is not None:
+                own_callbacks.add(remove)
         seen = operands_seen
     _add_active(1)
     try:

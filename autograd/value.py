@@ -538,16 +538,20 @@ FREE_FUNCTIONS: dict[str, Callable[[Any], Any]] = {op.name: free_function(op) fo
 
 def _redeliver_interrupts(hook: Callable[[Any], object]) -> Callable[[Any], object]:
     """sys.unraisablehook that gives a KeyboardInterrupt raised inside
-    Value.__del__ (or another of autograd's finalizers) back to the main thread.  Python cannot propagate an
-    exception out of __del__: it reports it as unraisable and drops it, and
+    Value.__del__ (or another of autograd's finalizers, or the callback of the
+    weak map that notes a recording's operands) back to the main thread.
+    Python cannot propagate an exception out of __del__ or a weakref
+    callback: it reports it as unraisable and drops it, and
     Ctrl-C pressed while a Value was being freed (the signal is handled at
     the finalizer's first instruction) would be lost while training goes on.
     Any other unraisable exception goes to the hook that was in place."""
 
     def unraisablehook(unraisable: Any) -> object:
         obj = unraisable.object
-        if (unraisable.exc_type is KeyboardInterrupt and getattr(obj, "__name__", "") == "__del__"
-                and getattr(obj, "__module__", "").startswith("autograd.")):
+        if unraisable.exc_type is KeyboardInterrupt and (
+                (getattr(obj, "__name__", "") == "__del__"
+                 and getattr(obj, "__module__", "").startswith("autograd."))
+                or obj in modes.own_callbacks):     # a WeakSet: False for what it cannot hold
             # from another thread: raised here, in the hook, it would be
             # dropped again; that thread runs once this one lets the GIL go
             _thread.start_new_thread(_thread.interrupt_main, ())

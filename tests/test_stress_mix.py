@@ -107,8 +107,15 @@ def cycles():
                 counts["resurrected"] += 1
         Holder.saved.clear()
 
+inside = threading.Event()      # the main thread is in its counting try
+
 def interrupter():
+    # only while the main thread is inside the try: sent while it ran the
+    # loop's back edge or the except clause, an interrupt would escape it
     while not stop.is_set():
+        if not inside.wait(0.1):
+            continue
+        inside.clear()
         time.sleep(0.005)
         os.kill(os.getpid(), signal.SIGINT)
 
@@ -116,52 +123,51 @@ workers = [threading.Thread(target=f) for f in (trainer, trainer, replayer, clos
 sender = threading.Thread(target=interrupter)
 for t in workers:
     t.start()
+sender.start()
 deadline = time.monotonic() + seconds
 x = ag.Value(0.5)
 rounds = 0
-while True:
+finished = False
+while not finished:
     try:
-        if rounds == 0:
-            rounds = 1
-            sender.start()      # in the try: its first SIGINT may come at once
-        if time.monotonic() > deadline:
-            break
-        rounds += 1
-        y = x
-        for _ in range(200):
-            y = (y * 1.0000001).tanh() + x
-        y.backward()
-        if rounds % 8 == 0:
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    a = ag.Value(2.0)
-                    b = (a * a).sin()
-                    b.backward()
-                    code = 0 if ag.check() == 0 else 2
-                finally:
-                    os._exit(code)
-            counts["forks"] += 1
-            for _ in range(2000):
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    if os.waitstatus_to_exitcode(status) != 0:
-                        errors.append(f"fork child exited {status}")
-                    break
-                time.sleep(0.005)
-            else:
-                errors.append("fork child hung")
-                os.kill(pid, 9)
+        # from here only an interrupt or the deadline leaves the loop
+        inside.set()
+        while True:
+            if time.monotonic() > deadline:
+                # in the try: one last SIGINT may be on its way
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                finished = True
+                break
+            rounds += 1
+            y = x
+            for _ in range(200):
+                y = (y * 1.0000001).tanh() + x
+            y.backward()
+            if rounds % 8 == 0:
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        a = ag.Value(2.0)
+                        b = (a * a).sin()
+                        b.backward()
+                        code = 0 if ag.check() == 0 else 2
+                    finally:
+                        os._exit(code)
+                counts["forks"] += 1
+                for _ in range(2000):
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        if os.waitstatus_to_exitcode(status) != 0:
+                            errors.append(f"fork child exited {status}")
+                        break
+                    time.sleep(0.005)
+                else:
+                    errors.append("fork child hung")
+                    os.kill(pid, 9)
     except KeyboardInterrupt:
         counts["interrupts"] += 1
-while True:
-    try:
-        stop.set()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)    # a last SIGINT may be on its way
-        break
-    except KeyboardInterrupt:
-        counts["interrupts"] += 1
+stop.set()
 sender.join()
 for t in workers:
     t.join(60)

@@ -163,22 +163,25 @@ class Engine:
         self._flush_lock = threading.Lock()
         if hasattr(os, "register_at_fork"):
             # a flush in another thread at fork() would leave the lock held
-            # in the child, and every flush there a no-op
+            # in the child, and every flush there would wait for it forever
             os.register_at_fork(after_in_child=self._flush_lock._at_fork_reinit)  # type: ignore[attr-defined]
 
     def flush(self) -> None:
-        """Release every pending node.  Safe from any thread and from __del__:
-        the batch is cut off the list under a lock (appends only ever go to its
-        end), and a flush already in progress makes this one a no-op."""
-        if not self._flush_lock.acquire(blocking=False):
-            return
-        try:
-            pending = self.pending
-            n = len(pending)
-            batch = pending[:n]
-            del pending[:n]
-        finally:
-            self._flush_lock.release()
+        """Release every pending node.  Safe from any thread, from __del__
+        and against an interrupt: the batch is the pending list itself,
+        swapped for a fresh one under a lock.  The swap is two stores with no
+        call and no allocation, so no interrupt (3.11+), no garbage
+        collection and so no finalizer can run while the lock is held (a
+        finalizer's flush would wait for it forever).  Before, a
+        non-blocking acquire left the lock held for good when an interrupt
+        came right after it returned: every later flush was a no-op.  An
+        interrupt between the swap and the release orphans the batch's
+        nodes, as one after any engine call does: ag.collect() reclaims
+        them."""
+        fresh: list[int] = []
+        with self._flush_lock:
+            batch = self.pending
+            self.pending = fresh
         if batch:
             try:
                 self.release(batch)
@@ -188,7 +191,7 @@ class Engine:
                 # The Python engine's release can fail part way, so its batch
                 # cannot go back safely.
                 if self.release_is_all_or_nothing:
-                    pending.extend(batch)
+                    self.pending.extend(batch)
                 raise
 
     def check_status(self, status: int, root: int) -> None:

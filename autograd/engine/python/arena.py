@@ -125,7 +125,6 @@ def shrink() -> None:
     live = ar.count - ar.nfree
     if ar.cap <= FIRST_CAPACITY or live >= ar.shrink_below:
         return
-    ar.shrink_below = live // 2
     op, a = ar.op, ar.a
     count = ar.count
     while count > 0 and op[count - 1] == FREE:
@@ -134,13 +133,23 @@ def shrink() -> None:
     while cap < 2 * count:
         cap *= 2
     if cap > ar.cap // 4:
+        # C sets this before it looks: here only once the try is over, or
+        # an interrupt in the loops would leave the arena unshrunk until the
+        # live nodes halve again
+        ar.shrink_below = live // 2
         return
+    # The new free list is built in a copy of the links: rebuilt in place, an
+    # interrupt at the loop's back edge would leave the old list cut short.
+    # The slice store and the four stores after it run with no call and no
+    # back edge between them, so no interrupt lands among them (3.11+).
+    links = a[:count]
     free_head, nfree = -1, 0
     for node in range(count - 1, -1, -1):
         if op[node] == FREE:
-            a[node] = free_head
+            links[node] = free_head
             free_head = node
             nfree += 1
+    a[:count] = links
     ar.free_head, ar.nfree, ar.count, ar.cap = free_head, nfree, count, cap
     ar.shrink_below = cap // 8
     # cap first: a list longer than cap is fine, one shorter is not (an
