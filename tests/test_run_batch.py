@@ -326,9 +326,11 @@ def test_an_exception_mid_batch_on_threads_surfaces_and_changes_nothing(backend:
     assert threading.active_count() == threads_before
     got = w.grad
     w.grad = 0.25
-    if out is not None:                 # the whole batch's sums, as a run to the end gives
-        tape.run_batch({x: rows}, threads=1)
-    assert bits(got) == bits(w.grad)
+    tape.run_batch({x: rows}, threads=1)            # the whole batch's sums
+    # untouched, or (the signal landed after the engine returned: C's call
+    # releases the GIL, so on a slow machine it lands there) the whole batch's
+    allowed = {bits(0.25), bits(w.grad)} if out is None else {bits(w.grad)}
+    assert bits(got) in allowed
     assert ag.check() == 0
 
 
