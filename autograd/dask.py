@@ -90,8 +90,7 @@ class _WorkerTape:
             tape = self._load()
         try:
             leaves = tape.leaves
-            is_col = set(col_pos)
-            shared = [v for p, v in enumerate(leaves) if p not in is_col]
+            shared = _shared(leaves, col_pos)
             for v in shared:
                 v.grad = 0.0
             values, row_grads = tape._run_batch(
@@ -103,9 +102,10 @@ class _WorkerTape:
                 self.free.append(tape)
 
 
-def _run_chunk(shipped: _WorkerTape, cols: list[Any], col_pos: list[int], grad_pos: list[int],
-               seed: float, threads: int) -> tuple[array[float], list[float], list[array[float]]]:
-    return shipped.run(cols, col_pos, grad_pos, seed, threads)
+def _shared(leaves: Sequence[Value], col_pos: list[int]) -> list[Value]:
+    """The shared leaves, in tape order: those no column feeds."""
+    is_col = set(col_pos)
+    return [v for p, v in enumerate(leaves) if p not in is_col]
 
 
 def run_batch(tape: Tape, columns: Mapping[Value, Any], client: Any, *, chunk_size: int | None = None,
@@ -155,12 +155,12 @@ def run_batch(tape: Tape, columns: Mapping[Value, Any], client: Any, *, chunk_si
     grad_pos = [position[tape._leaf_on_tape(leaf, on_tape, f"grads_of[{j}]")]
                 for j, leaf in enumerate(grads_of)]
     chunks, nrows = _chunks(list(columns.values()), chunk_size, client)
-    shared = [v for p, v in enumerate(leaves) if p not in set(col_pos)]
+    shared = _shared(leaves, col_pos)
 
     # the tape, built once on each worker that runs a chunk (a task, not
     # scattered data: Dask can build it again if every copy is lost)
     shipped = client.submit(_WorkerTape, tape_pickle.payload(tape), backend.get_backend(), pure=False)
-    futures = [client.submit(_run_chunk, shipped, cols, col_pos, grad_pos, s, nthreads, pure=False)
+    futures = [client.submit(_WorkerTape.run, shipped, cols, col_pos, grad_pos, s, nthreads, pure=False)
                for cols in chunks]
     try:
         done = client.gather(futures)
