@@ -611,6 +611,25 @@ static AG_TILE_INLINE void send_product(double *restrict dst, const double *rest
         for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += g[r] * v[r];
 }
 
+/* send_scaled: send_product with every v[r] the same number v. */
+static AG_TILE_INLINE void send_scaled(double *restrict dst, const double *restrict g, double v, int first_add)
+{
+    if (first_add)
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] = 0.0 + g[r] * v;
+    else
+        for (int r = 0; r < AG_TILE_ROWS; r++) dst[r] += g[r] * v;
+}
+
+/* send_times: send_product by the value of position p: its row, or the
+ * number of a fixed leaf. */
+static AG_TILE_INLINE void send_times(double *restrict dst, const double *restrict g, int32_t p,
+                                      const ag_tile_leaves *leaves, const int32_t *vrow,
+                                      const double *value, int first_add)
+{
+    if (ag_is_fixed(leaves, p)) send_scaled(dst, g, leaves->value[p], first_add);
+    else send_product(dst, g, AG_TILE_AT(value, vrow[p]), first_add);
+}
+
 /* send_terms: a fused chain's sends for the rows of its end's adjoint gs,
  * those of its unfused nodes in the unfused order (ag_flat_tile_plan).  The
  * end's a and the end's term receive gs; every other node of the chain
@@ -619,17 +638,17 @@ static AG_TILE_INLINE void send_product(double *restrict dst, const double *rest
  * lowest link has: gs itself when that link is the end.  A term (a mul,
  * value w * x) sends (0.0 + g) * x to its a, then (0.0 + g) * w to its b
  * (one row when the term is x * x: the two sends still add in that order). */
-static AG_TILE_INLINE void send_terms(const int32_t *t, const uint8_t *tf, const int32_t *vrow,
-                                      const int32_t *arow, const double *value, double *adjoint,
-                                      const double *restrict gs, double *restrict g0)
+static AG_TILE_INLINE void send_terms(const int32_t *t, const uint8_t *tf, const ag_tile_leaves *leaves,
+                                      const int32_t *vrow, const int32_t *arow, const double *value,
+                                      double *adjoint, const double *restrict gs, double *restrict g0)
 {
     for (int r = 0; r < AG_TILE_ROWS; r++) g0[r] = 0.0 + gs[r];
     for (int32_t j = t[0] - 1; j >= 0; j--) {
         if (j == 0 && t[1] != AG_MUL_START)
             send_rows(AG_TILE_AT(adjoint, arow[t[1]]), t[0] == 1 ? gs : g0, tf[1]);
         const int32_t pa = t[2 + 2 * j], pb = t[3 + 2 * j];
-        send_product(AG_TILE_AT(adjoint, arow[pa]), g0, AG_TILE_AT(value, vrow[pb]), tf[2 + 2 * j]);
-        send_product(AG_TILE_AT(adjoint, arow[pb]), g0, AG_TILE_AT(value, vrow[pa]), tf[3 + 2 * j]);
+        send_times(AG_TILE_AT(adjoint, arow[pa]), g0, pb, leaves, vrow, value, tf[2 + 2 * j]);
+        send_times(AG_TILE_AT(adjoint, arow[pb]), g0, pa, leaves, vrow, value, tf[3 + 2 * j]);
     }
 }
 
@@ -639,26 +658,27 @@ static AG_TILE_INLINE void send_terms(const int32_t *t, const uint8_t *tf, const
  * receives d(root)/d(node i) * seed in each row, at the plan's rows: for the
  * leaves (and the root) when the sweep ends, for the other positions while
  * their rows are theirs.  f's own value and adjoint arrays are not read.
- * plan: ag_flat_tile_plan(f, first), whose run list names the nodes
- * to visit (a fused chain sends at its end: send_terms).  scratch has room for 2 * AG_TILE_ROWS doubles.  No grads
- * and no anomaly check: the batched run (tape.c) reads the adjoints it
- * needs from the tile.  Goes down to position `first`, as ag_sweep.
- * Returns AG_OK. */
-AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,
-                                 const double *value, double *adjoint, double *scratch)
+ * plan: ag_flat_tile_plan(f, leaves->first), whose run list names the
+ * nodes to visit (a fused chain sends at its end: send_terms).  A fixed
+ * leaf's row holds its value in every row; send_terms multiplies by the
+ * number.  scratch has room for 2 * AG_TILE_ROWS doubles.  No grads and no
+ * anomaly check: the batched run (tape.c) reads the adjoints it needs from
+ * the tile.  Goes down to position leaves->first, as ag_sweep.  Returns
+ * AG_OK. */
+AG_TILE_CLONES int ag_sweep_tile(const ag_flat *f, const ag_tile_leaves *leaves, const ag_tile_plan *plan,
+                                 double seed, const double *value, double *adjoint, double *scratch)
 {
     const int64_t n = f->n;
     const int32_t *a = f->a, *b = f->b, *vrow = plan->value, *arow = plan->adjoint, *chain = plan->chain;
     const uint8_t *op = f->op, *flags = plan->flags;
     const double *c = f->c;
     double *da = scratch, *db = scratch + AG_TILE_ROWS;
-    (void)first;    /* the plan's run list starts there */
     for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(adjoint, arow[n])[r] = seed;
     for (int64_t k = plan->nrun - 1; k >= 0; k--) {
         const int32_t i = plan->run[k];
         if (chain[i] >= 0) {
-            send_terms(plan->terms + chain[i], plan->term_flags + chain[i], vrow, arow, value, adjoint,
-                       AG_TILE_AT(adjoint, arow[i]), da);
+            send_terms(plan->terms + chain[i], plan->term_flags + chain[i], leaves, vrow, arow, value,
+                       adjoint, AG_TILE_AT(adjoint, arow[i]), da);
             continue;
         }
         local_grads_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],

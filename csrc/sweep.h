@@ -79,11 +79,29 @@ typedef struct {
 #define AG_FUSED (-2)       /* chain[i]: node i runs inside its chain's end */
 #define AG_MUL_START (-1)   /* a chain's start: none, the first term is a mul */
 
+/* The leaves of one batched run, for the loops over its tiles: those whose
+ * value is the same in every row (every leaf that is not a column, and
+ * position AG_NONE's 0.0) are fixed, and a fused chain's term multiplies by
+ * the number itself rather than reading a row of its copies from the value
+ * tile (W5's weights: 304 rows of 512 bytes a tile, read twice).  x * w and
+ * w * x round alike, so the bits do not change. */
+typedef struct {
+    int64_t first;          /* positions below it are leaves */
+    const uint8_t *fixed;   /* by position below first: 1 when its value is fixed */
+    const double *value;    /* by position below first: that value */
+} ag_tile_leaves;
+
+/* is_fixed: position p is a fixed leaf of the run. */
+static inline int ag_is_fixed(const ag_tile_leaves *leaves, int32_t p)
+{
+    return p < leaves->first && leaves->fixed[p];
+}
+
 /* Bytes ag_flat_tile_plan needs for the plan's arrays and its scratch. */
 #define AG_TILE_PLAN_BYTES(n) ((size_t)((n) + 1) * (12 * sizeof(int32_t) + 4))
 
 void ag_flat_tile_plan(const ag_flat *f, int64_t first, ag_tile_plan *plan, void *block);
-int ag_sweep_tile(const ag_flat *f, int64_t first, const ag_tile_plan *plan, double seed,
+int ag_sweep_tile(const ag_flat *f, const ag_tile_leaves *leaves, const ag_tile_plan *plan, double seed,
                   const double *value, double *adjoint, double *scratch);
 
 #endif

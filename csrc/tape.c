@@ -181,7 +181,8 @@ typedef struct {
     double *values_out;         /* room for nrows root values */
     int64_t nshared;            /* leaves whose grads accumulate (NULL acc: none) */
     const int32_t *shared_pos;
-    const double *leaf_value;   /* by position 1 .. nleaf: the arena's values */
+    const double *leaf_value;   /* by position 0 .. nleaf: the arena's values (0: 0.0) */
+    ag_tile_leaves leaves;      /* which leaves are fixed: all but the columns' */
     pthread_mutex_t lock;
     pthread_cond_t turn;        /* a tile was added: a thread may have room again */
     double *acc;                /* by shared leaf: its grad, rows added so far */
@@ -241,20 +242,42 @@ typedef double ag_rows4 __attribute__((vector_size(4 * sizeof(double))));
  * returning a vector would change the ABI where AVX is off) */
 #define AG_LOAD4(v, p) memcpy(&(v), (p), sizeof(v))
 
-static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
-                                      double *restrict outs)
+/* term4: sum + w * x for 4 rows at r of term (pw, px), or w * x with sum
+ * NULL; a fixed leaf's number is broadcast, not read from its row. */
+static AG_TILE_INLINE void chain_terms(const int32_t *t, int32_t j, const ag_tile_leaves *leaves,
+                                       const int32_t *vrow, const double *value, int r0,
+                                       ag_rows4 *restrict sum, int start)
+{
+    const int32_t pw = t[2 + 2 * j], px = t[3 + 2 * j];
+    const int fw = ag_is_fixed(leaves, pw), fx = ag_is_fixed(leaves, px);
+    ag_rows4 v, u;
+    if (fw != fx) {
+        /* w * x == x * w: one number times a row */
+        const double k = leaves->value[fw ? pw : px];
+        const double *x = AG_TILE_AT(value, vrow[fw ? px : pw]) + r0;
+        for (int q = 0; q < AG_CHAIN_ROWS / 4; q++) {
+            AG_LOAD4(u, x + 4 * q);
+            sum[q] = start ? u * k : sum[q] + u * k;
+        }
+        return;
+    }
+    const double *w = AG_TILE_AT(value, vrow[pw]) + r0, *x = AG_TILE_AT(value, vrow[px]) + r0;
+    for (int q = 0; q < AG_CHAIN_ROWS / 4; q++) {
+        AG_LOAD4(v, w + 4 * q);
+        AG_LOAD4(u, x + 4 * q);
+        sum[q] = start ? v * u : sum[q] + v * u;
+    }
+}
+
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const ag_tile_leaves *leaves, const int32_t *vrow,
+                                      const double *value, double *restrict outs)
 {
     const int32_t m = t[0];
     for (int r0 = 0; r0 < AG_TILE_ROWS; r0 += AG_CHAIN_ROWS) {
-        ag_rows4 sum[AG_CHAIN_ROWS / 4], v, u;
+        ag_rows4 sum[AG_CHAIN_ROWS / 4], v;
         int32_t j = 0;      /* the next term */
         if (t[1] == AG_MUL_START) {
-            const double *w = AG_TILE_AT(value, vrow[t[2]]) + r0, *x = AG_TILE_AT(value, vrow[t[3]]) + r0;
-            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
-                AG_LOAD4(v, w + 4 * k);
-                AG_LOAD4(u, x + 4 * k);
-                sum[k] = v * u;
-            }
+            chain_terms(t, 0, leaves, vrow, value, r0, sum, 1);
             j = 1;
         } else {
             const double *s = AG_TILE_AT(value, vrow[t[1]]) + r0;
@@ -263,22 +286,15 @@ static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, con
                 sum[k] = v;
             }
         }
-        for (; j < m; j++) {
-            const double *w = AG_TILE_AT(value, vrow[t[2 + 2 * j]]) + r0;
-            const double *x = AG_TILE_AT(value, vrow[t[3 + 2 * j]]) + r0;
-            for (int k = 0; k < AG_CHAIN_ROWS / 4; k++) {
-                AG_LOAD4(v, w + 4 * k);
-                AG_LOAD4(u, x + 4 * k);
-                sum[k] = sum[k] + v * u;
-            }
-        }
+        for (; j < m; j++) chain_terms(t, j, leaves, vrow, value, r0, sum, 0);
         memcpy(outs + r0, sum, sizeof sum);
     }
 }
 #else
-static AG_TILE_INLINE void chain_tile(const int32_t *t, const int32_t *vrow, const double *value,
-                                      double *restrict outs)
+static AG_TILE_INLINE void chain_tile(const int32_t *t, const ag_tile_leaves *leaves, const int32_t *vrow,
+                                      const double *value, double *restrict outs)
 {
+    (void)leaves;   /* a fixed leaf's row holds its number in every row */
     int32_t j = 0;      /* the next term */
     if (t[1] == AG_MUL_START) {
         const double *w = AG_TILE_AT(value, vrow[t[2]]), *x = AG_TILE_AT(value, vrow[t[3]]);
@@ -305,7 +321,7 @@ AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, in
 {
     const batch *job = w->job;
     const ag_flat *f = &job->t->f;
-    const int64_t n = f->n, nleaf = job->t->nleaf;
+    const int64_t n = f->n;
     const int32_t *a = f->a, *b = f->b, *vrow = job->plan->value, *arow = job->plan->adjoint;
     const int32_t *chain = job->plan->chain;
     const uint8_t *op = f->op;
@@ -320,9 +336,9 @@ AG_TILE_CLONES static void run_tile(worker *w, double *adjoint, int64_t row0, in
             forward_tile(op[i], AG_TILE_AT(value, vrow[a[i]]), AG_TILE_AT(value, vrow[b[i]]), c[i],
                          AG_TILE_AT(value, vrow[i]));
         else
-            chain_tile(job->plan->terms + chain[i], vrow, value, AG_TILE_AT(value, vrow[i]));
+            chain_tile(job->plan->terms + chain[i], &job->leaves, vrow, value, AG_TILE_AT(value, vrow[i]));
     }
-    (void)ag_sweep_tile(f, nleaf + 1, job->plan, job->seed, value, adjoint, w->scratch);
+    (void)ag_sweep_tile(f, &job->leaves, job->plan, job->seed, value, adjoint, w->scratch);
     memcpy(job->values_out + row0, AG_TILE_AT(value, vrow[n]), bytes);
     for (int64_t j = 0; j < job->ngrad; j++)
         memcpy(job->grad_out[j] + row0, AG_TILE_AT(adjoint, arow[job->grad_pos[j]]), bytes);
@@ -475,7 +491,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     size_t block_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
                         + (size_t)ntiles * (sizeof(double *) + sizeof(worker *))
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
-                        + ints * sizeof(int32_t);
+                        + ints * sizeof(int32_t) + (size_t)(nleaf + 1);
     size_t tile_doubles = (size_t)(tp->nvalue + AG_TILES_AHEAD * tp->nadjoint + 2) * AG_TILE_ROWS;
     double *tiles = NULL;
     ag_lock();
@@ -496,6 +512,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     int32_t *grad_pos = col_pos + ncol;
     int32_t *shared_pos = grad_pos + ngrad;
     int32_t *is_col = shared_pos + nleaf;           /* by position 0 .. nleaf */
+    uint8_t *fixed = (uint8_t *)(is_col + nleaf + 1);   /* by position 0 .. nleaf */
     int status = AG_OK;
     for (int64_t p = 0; p <= nleaf; p++) is_col[p] = 0;
     for (int64_t j = 0; j < ncol && status == AG_OK; j++) {
@@ -509,8 +526,11 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
         else grad_pos[k] = (int32_t)p;
     }
     int64_t nshared = 0;
+    leaf_value[AG_NONE] = 0.0;
+    fixed[AG_NONE] = 1;
     for (int64_t p = 1; p <= nleaf && status == AG_OK; p++) {
         leaf_value[p] = ar->value[f->id[p]];
+        fixed[p] = !is_col[p];
         if (!is_col[p]) {
             shared_pos[nshared] = (int32_t)p;
             acc[nshared++] = ar->grad[f->id[p]];
@@ -539,6 +559,9 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     job.shared_pos = shared_pos;
     job.acc = accumulate ? acc : NULL;
     job.leaf_value = leaf_value;
+    job.leaves.first = nleaf + 1;
+    job.leaves.fixed = fixed;
+    job.leaves.value = leaf_value;
     job.done = done;
     job.owner = owner;
     for (int64_t k = 0; k < ntiles; k++) done[k] = NULL;
