@@ -79,22 +79,22 @@ typedef struct {
 #define AG_FUSED (-2)       /* chain[i]: node i runs inside its chain's end */
 #define AG_MUL_START (-1)   /* a chain's start: none, the first term is a mul */
 
-/* The leaves of one batched run, for the loops over its tiles: those whose
- * value is the same in every row (every leaf that is not a column, and
- * position AG_NONE's 0.0) are fixed, and a fused chain's term multiplies by
- * the number itself rather than reading a row of its copies from the value
- * tile (W5's weights: 304 rows of 512 bytes a tile, read twice).  x * w and
- * w * x round alike, so the bits do not change. */
+/* The leaves of one batched run, for the loops over its tiles.  A leaf that
+ * no column feeds (and position AG_NONE's 0.0) is fixed: its value is the
+ * same in every row, and a fused chain's term multiplies by the number
+ * itself rather than reading a row of its copies from the value tile (W5's
+ * weights: 304 rows of 512 bytes a tile, read twice).  x * w and w * x
+ * round alike, so the bits do not change. */
 typedef struct {
     int64_t first;          /* positions below it are leaves */
-    const uint8_t *fixed;   /* by position below first: 1 when its value is fixed */
-    const double *value;    /* by position below first: that value */
+    const uint8_t *is_col;  /* by position below first: 1 when a column feeds it */
+    const double *value;    /* by position below first: its value when fixed */
 } ag_tile_leaves;
 
-/* is_fixed: position p is a fixed leaf of the run. */
+/* ag_is_fixed: position p is a fixed leaf of the run. */
 static inline int ag_is_fixed(const ag_tile_leaves *leaves, int32_t p)
 {
-    return p < leaves->first && leaves->fixed[p];
+    return p < leaves->first && !leaves->is_col[p];
 }
 
 /* Bytes ag_flat_tile_plan needs for the plan's arrays and its scratch. */

@@ -181,8 +181,7 @@ typedef struct {
     double *values_out;         /* room for nrows root values */
     int64_t nshared;            /* leaves whose grads accumulate (NULL acc: none) */
     const int32_t *shared_pos;
-    const double *leaf_value;   /* by position 0 .. nleaf: the arena's values (0: 0.0) */
-    ag_tile_leaves leaves;      /* which leaves are fixed: all but the columns' */
+    ag_tile_leaves leaves;      /* the columns' leaves, and the leaves' values (0: 0.0) */
     pthread_mutex_t lock;
     pthread_cond_t turn;        /* a tile was added: a thread may have room again */
     double *acc;                /* by shared leaf: its grad, rows added so far */
@@ -242,8 +241,9 @@ typedef double ag_rows4 __attribute__((vector_size(4 * sizeof(double))));
  * returning a vector would change the ABI where AVX is off) */
 #define AG_LOAD4(v, p) memcpy(&(v), (p), sizeof(v))
 
-/* term4: sum + w * x for 4 rows at r of term (pw, px), or w * x with sum
- * NULL; a fixed leaf's number is broadcast, not read from its row. */
+/* chain_terms: sum + w * x for the AG_CHAIN_ROWS rows at r0 of term j,
+ * (w, x) = (t[2 + 2j], t[3 + 2j]), or w * x when start; a fixed leaf's
+ * number is broadcast, not read from its row. */
 static AG_TILE_INLINE void chain_terms(const int32_t *t, int32_t j, const ag_tile_leaves *leaves,
                                        const int32_t *vrow, const double *value, int r0,
                                        ag_rows4 *restrict sum, int start)
@@ -382,7 +382,7 @@ AG_TILE_CLONES static void fill_leaves(worker *w)
     const int32_t *vrow = job->plan->value;
     for (int r = 0; r < AG_TILE_ROWS; r++) AG_TILE_AT(w->value, vrow[AG_NONE])[r] = 0.0;
     for (int64_t p = 1; p <= job->t->nleaf; p++) {
-        const double v = job->leaf_value[p];
+        const double v = job->leaves.value[p];
         double *restrict row = AG_TILE_AT(w->value, vrow[p]);
         for (int r = 0; r < AG_TILE_ROWS; r++) row[r] = v;
     }
@@ -487,7 +487,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
      * run and not added, the workers and their threads, positions and roles
      * by leaf; the tile plan is the tape's (ag_tape_new) */
     const ag_tile_plan *tp = &t->plan;
-    size_t ints = (size_t)(ncol + ngrad + nleaf + nleaf + 1);
+    size_t ints = (size_t)(ncol + ngrad + nleaf);
     size_t block_bytes = (size_t)(nleaf + nleaf + 2) * sizeof(double)
                         + (size_t)ntiles * (sizeof(double *) + sizeof(worker *))
                         + (size_t)nthreads * (sizeof(worker) + sizeof(pthread_t))
@@ -511,8 +511,7 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     int32_t *col_pos = (int32_t *)(thread + nthreads);
     int32_t *grad_pos = col_pos + ncol;
     int32_t *shared_pos = grad_pos + ngrad;
-    int32_t *is_col = shared_pos + nleaf;           /* by position 0 .. nleaf */
-    uint8_t *fixed = (uint8_t *)(is_col + nleaf + 1);   /* by position 0 .. nleaf */
+    uint8_t *is_col = (uint8_t *)(shared_pos + nleaf);  /* by position 0 .. nleaf */
     int status = AG_OK;
     for (int64_t p = 0; p <= nleaf; p++) is_col[p] = 0;
     for (int64_t j = 0; j < ncol && status == AG_OK; j++) {
@@ -527,10 +526,8 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     }
     int64_t nshared = 0;
     leaf_value[AG_NONE] = 0.0;
-    fixed[AG_NONE] = 1;
     for (int64_t p = 1; p <= nleaf && status == AG_OK; p++) {
         leaf_value[p] = ar->value[f->id[p]];
-        fixed[p] = !is_col[p];
         if (!is_col[p]) {
             shared_pos[nshared] = (int32_t)p;
             acc[nshared++] = ar->grad[f->id[p]];
@@ -558,9 +555,8 @@ int ag_tape_run_batch(ag_tape *t, int64_t nrows, const int32_t *col_ids, double 
     job.nshared = nshared;
     job.shared_pos = shared_pos;
     job.acc = accumulate ? acc : NULL;
-    job.leaf_value = leaf_value;
     job.leaves.first = nleaf + 1;
-    job.leaves.fixed = fixed;
+    job.leaves.is_col = is_col;
     job.leaves.value = leaf_value;
     job.done = done;
     job.owner = owner;
